@@ -1,0 +1,83 @@
+// The one table of every command (STYLE.md: "commands as data").
+#include <unordered_map>
+
+#include "commands/handlers.h"
+#include "commands/registry.h"
+
+namespace brook::commands {
+namespace {
+
+constexpr uint32_t kAdm = kCountsAsCommand;
+constexpr uint32_t kRd = kReadOnly | kApiVersion1;
+constexpr uint32_t kWr = kWrite | kApiVersion1;
+
+const std::vector<CommandSpec>& Table() {
+  static const auto* table = new std::vector<CommandSpec>{
+      // name, aliases, handler, flags, auth action, help
+      {"hello", {"isMaster", "ismaster"}, HandleHello, kAdm | kNoAuthRequired | kApiVersion1, "", "topology and capabilities of this server"},
+      {"ping", {}, HandlePing, kAdm | kNoAuthRequired | kApiVersion1, "", "liveness check"},
+      {"buildInfo", {"buildinfo"}, HandleBuildInfo, kAdm | kNoAuthRequired, "", "version and build details"},
+      {"getParameter", {}, HandleGetParameter, kAdm | kAdminOnly, "getParameter", "read server parameters"},
+      {"setParameter", {}, HandleSetParameter, kAdm | kAdminOnly, "setParameter", "change runtime server parameters"},
+      {"serverStatus", {}, HandleServerStatus, kAdm, "serverStatus", "server statistics"},
+      {"hostInfo", {}, HandleHostInfo, kAdm, "hostInfo", "host machine details"},
+      {"connectionStatus", {}, HandleConnectionStatus, kAdm | kNoAuthRequired, "", "this connection's authentication state"},
+      {"whatsmyuri", {}, HandleWhatsMyUri, kAdm | kNoAuthRequired, "", "the client's address as the server sees it"},
+      {"getLog", {}, HandleGetLog, kAdm | kAdminOnly, "getLog", "recent log lines"},
+      {"getCmdLineOpts", {}, HandleGetCmdLineOpts, kAdm | kAdminOnly, "getCmdLineOpts", "startup options"},
+      {"listCommands", {}, HandleListCommands, kAdm | kNoAuthRequired, "", "every command this server answers"},
+      {"replSetGetStatus", {}, HandleReplSetGetStatus, kAdm | kAdminOnly, "replSetGetStatus", "replica set member states"},
+      {"endSessions", {}, HandleEndSessions, kAdm | kApiVersion1, "", "end logical sessions"},
+      {"killSessions", {}, HandleKillSessions, kAdm, "", "kill logical sessions and their operations"},
+      {"killAllSessions", {}, HandleKillAllSessions, kAdm, "killAnySession", "kill every logical session"},
+      {"refreshSessions", {}, HandleRefreshSessions, kAdm | kApiVersion1, "", "keep logical sessions alive"},
+      {"getDefaultRWConcern", {}, HandleGetDefaultRWConcern, kAdm | kAdminOnly, "getDefaultRWConcern", "default read and write concerns"},
+      {"fsync", {}, HandleFsync, kAdm | kAdminOnly, "fsync", "flush every write to disk"},
+      {"configureFailPoint", {}, HandleConfigureFailPoint, kAdm | kAdminOnly | kTestOnly, "", "test only: inject failures"},
+
+      {"insert", {}, HandleInsert, kWr | kAllowedInTransaction, "insert", "insert documents"},
+      {"update", {}, HandleUpdate, kWr | kAllowedInTransaction, "update", "update documents"},
+      {"delete", {}, HandleDelete, kWr | kAllowedInTransaction, "remove", "delete documents"},
+      {"find", {}, HandleFind, kRd | kAllowedInTransaction, "find", "query documents"},
+      {"getMore", {}, HandleGetMore, kRd | kAllowedInTransaction, "find", "next batch of a cursor"},
+      {"killCursors", {}, HandleKillCursors, kAdm | kApiVersion1 | kAllowedInTransaction, "killCursors", "close cursors"},
+      {"findAndModify", {"findandmodify"}, HandleFindAndModify, kWr | kAllowedInTransaction, "update", "modify one document and return it"},
+      {"count", {}, HandleCount, kRd | kAllowedInTransaction, "find", "count matching documents"},
+      {"distinct", {}, HandleDistinct, kRd | kAllowedInTransaction, "find", "distinct values of a field"},
+      {"aggregate", {}, HandleAggregate, kRd | kAllowedInTransaction, "find", "run an aggregation pipeline"},
+      {"explain", {}, HandleExplain, kAdm | kReadOnly, "find", "describe how a command would run"},
+
+      {"create", {}, HandleCreate, kAdm | kApiVersion1 | kAllowedInTransaction, "createCollection", "create a collection"},
+      {"drop", {}, HandleDrop, kAdm | kApiVersion1, "dropCollection", "drop a collection"},
+      {"dropDatabase", {}, HandleDropDatabase, kAdm | kApiVersion1, "dropDatabase", "drop a database"},
+      {"renameCollection", {}, HandleRenameCollection, kAdm | kAdminOnly, "renameCollectionSameDB", "rename a collection"},
+      {"listDatabases", {}, HandleListDatabases, kAdm | kAdminOnly | kApiVersion1, "listDatabases", "list databases"},
+      {"listCollections", {}, HandleListCollections, kAdm | kApiVersion1, "listCollections", "list collections"},
+      {"collMod", {}, HandleCollMod, kAdm | kApiVersion1, "collMod", "change collection options"},
+      {"dbStats", {"dbstats"}, HandleDbStats, kAdm, "dbStats", "database statistics"},
+      {"collStats", {}, HandleCollStats, kAdm, "collStats", "collection statistics"},
+      {"createIndexes", {}, HandleCreateIndexes, kAdm | kApiVersion1 | kAllowedInTransaction, "createIndex", "build indexes"},
+      {"listIndexes", {}, HandleListIndexes, kAdm | kApiVersion1, "listIndexes", "list indexes"},
+      {"dropIndexes", {"deleteIndexes"}, HandleDropIndexes, kAdm | kApiVersion1, "dropIndex", "drop indexes"},
+  };
+  return *table;
+}
+
+}  // namespace
+
+const std::vector<CommandSpec>& AllCommands() { return Table(); }
+
+const CommandSpec* FindCommand(std::string_view name) {
+  static const auto* index = [] {
+    auto* m = new std::unordered_map<std::string_view, const CommandSpec*>();
+    for (const auto& spec : Table()) {
+      m->emplace(spec.name, &spec);
+      for (auto alias : spec.aliases) m->emplace(alias, &spec);
+    }
+    return m;
+  }();
+  auto it = index->find(name);
+  return it == index->end() ? nullptr : it->second;
+}
+
+}  // namespace brook::commands

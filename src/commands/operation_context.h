@@ -1,0 +1,111 @@
+#pragma once
+// ServiceContext (process-wide services) and OperationContext (one command's state).
+//
+// Owns: the narrow set of things a command handler may reach. The server layer builds
+// the ServiceContext at startup and an OperationContext per command; handlers below
+// take what they need from it and pass typed values further down.
+//
+// Waiting: handlers never block on a watermark. A handler that must wait (j:true or
+// w:"majority" writes; awaitData getMore) fills `wait_for_durable` or `await_data` and
+// returns; the server's waiters module suspends the connection's coroutine and, for
+// await_data, runs the handler again once the oplog moved or the deadline passed.
+// Thread-safety: an OperationContext belongs to one thread while its command runs.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "bson/document.h"
+#include "bson/types.h"
+
+namespace brook::storage {
+class Engine;
+}
+namespace brook::catalog {
+class Catalog;
+}
+
+namespace brook::commands {
+
+class CursorRegistry;   // cursor_registry.h
+class SessionCatalog;   // sessions.h: retryable-write records, logical sessions
+class FailPoints;       // failpoints.h
+struct ServerStats;     // server_stats.h
+struct ServerOptions;   // server_options.h
+class LogBuffer;        // log_buffer.h: recent log lines for getLog
+
+struct ServiceContext {
+  const ServerOptions* options = nullptr;
+  storage::Engine* engine = nullptr;
+  catalog::Catalog* catalog = nullptr;
+  CursorRegistry* cursors = nullptr;
+  SessionCatalog* sessions = nullptr;
+  FailPoints* failpoints = nullptr;
+  ServerStats* stats = nullptr;
+  LogBuffer* log_buffer = nullptr;
+  std::chrono::system_clock::time_point start_time;
+  bson::ObjectId process_id;  // topologyVersion.processId, fixed per process
+  bool test_commands_enabled = false;
+};
+
+// What the server knows about the client connection.
+struct ClientInfo {
+  int64_t connection_id = 0;
+  std::string remote;  // "127.0.0.1:54321"
+  std::string local;   // "127.0.0.1:27017"
+  std::optional<bson::Doc> metadata;  // hello's `client` document, first hello only
+  bool is_loopback = true;
+};
+
+struct WriteConcern {
+  // w: number of nodes, or "majority" (which on one node means durable).
+  std::variant<int64_t, std::string> w = int64_t{1};
+  std::optional<bool> j;
+  int64_t wtimeout_ms = 0;
+  bool provided = false;
+
+  bool Unacknowledged() const { return std::holds_alternative<int64_t>(w) && std::get<int64_t>(w) == 0 && !j.value_or(false); }
+  bool NeedsDurability() const {
+    return j.value_or(false) || (std::holds_alternative<std::string>(w) && std::get<std::string>(w) == "majority");
+  }
+};
+
+struct AwaitData {
+  bson::Timestamp after;  // re-run once the durable watermark passes this
+  std::chrono::steady_clock::time_point deadline;
+};
+
+class OperationContext {
+ public:
+  OperationContext(ServiceContext& service, ClientInfo& client) : service_(service), client_(client) {}
+
+  ServiceContext& service() { return service_; }
+  ClientInfo& client() { return client_; }
+
+  // Generic arguments, parsed by the dispatcher before the handler runs.
+  std::string db;
+  std::optional<bson::Doc> lsid;  // {id: UUID}
+  std::optional<int64_t> txn_number;
+  std::optional<bool> autocommit;
+  bool start_transaction = false;
+  WriteConcern write_concern;
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // from maxTimeMS
+  std::optional<bson::Doc> comment;  // {comment: <value>} when given
+
+  // Outputs the dispatcher reads after the handler returns.
+  bson::Timestamp operation_time;  // null: the dispatcher quotes the engine's cluster time
+  std::optional<bson::Timestamp> wait_for_durable;
+  std::optional<AwaitData> await_data;
+
+  bool DeadlinePassed() const {
+    return deadline && std::chrono::steady_clock::now() >= *deadline;
+  }
+
+ private:
+  ServiceContext& service_;
+  ClientInfo& client_;
+};
+
+}  // namespace brook::commands
