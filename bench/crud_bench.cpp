@@ -1,0 +1,260 @@
+// crud_bench: insert, find-by-_id and update throughput and latency against a running
+// brookd (or any MongoDB), over loopback, through the C driver.
+//
+//   build/bin/crud_bench --uri mongodb://127.0.0.1:27017/ [--seconds 5] [--idle 1000]
+//
+// Prints one table row per (workload, clients, journal) cell: ops/s, p50, p99 in ms.
+// Then opens --idle idle connections and reports the server's resident memory growth
+// (serverStatus mem.resident). Each client thread has its own mongoc_client_t, so
+// every client is one connection, as 16 application processes would be.
+
+#include <mongoc/mongoc.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string uri = "mongodb://127.0.0.1:27017/?directConnection=true";
+  double seconds = 5;
+  int idle = 1000;
+  int doc_size = 1024;
+  std::vector<int> clients = {1, 16};
+};
+
+struct CellResult {
+  uint64_t ops = 0;
+  double seconds = 0;
+  std::vector<double> latencies_ms;
+};
+
+enum class Workload { kInsert, kFind, kUpdate };
+
+const char* Name(Workload w) {
+  switch (w) {
+    case Workload::kInsert: return "insert";
+    case Workload::kFind: return "find_by_id";
+    case Workload::kUpdate: return "update";
+  }
+  return "?";
+}
+
+mongoc_client_t* Connect(const Options& opt) {
+  bson_error_t error;
+  mongoc_uri_t* uri = mongoc_uri_new_with_error(opt.uri.c_str(), &error);
+  if (!uri) {
+    std::fprintf(stderr, "bad --uri: %s\n", error.message);
+    std::exit(2);
+  }
+  mongoc_client_t* client = mongoc_client_new_from_uri(uri);
+  mongoc_uri_destroy(uri);
+  mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+  return client;
+}
+
+bool Ping(mongoc_client_t* client) {
+  bson_t* cmd = BCON_NEW("ping", BCON_INT32(1));
+  bson_error_t error;
+  bool ok = mongoc_client_command_simple(client, "admin", cmd, nullptr, nullptr, &error);
+  bson_destroy(cmd);
+  return ok;
+}
+
+// Keys are spread per thread so concurrent inserts never collide.
+void RunClient(const Options& opt, Workload w, bool journal, int thread_index, int preloaded,
+               Clock::time_point deadline, CellResult* out) {
+  mongoc_client_t* client = Connect(opt);
+  mongoc_collection_t* coll = mongoc_client_get_collection(client, "bench", "crud");
+  mongoc_write_concern_t* wc = mongoc_write_concern_new();
+  mongoc_write_concern_set_w(wc, 1);
+  mongoc_write_concern_set_journal(wc, journal);
+  mongoc_collection_set_write_concern(coll, wc);
+  std::string payload(static_cast<size_t>(std::max(0, opt.doc_size - 40)), 'x');
+  int64_t next_id = int64_t{thread_index} << 40;
+  unsigned seed = static_cast<unsigned>(thread_index * 7919 + 1);
+  bson_error_t error;
+  while (Clock::now() < deadline) {
+    auto start = Clock::now();
+    bool ok = true;
+    if (w == Workload::kInsert) {
+      bson_t* doc = BCON_NEW("_id", BCON_INT64(next_id++), "payload", BCON_UTF8(payload.c_str()));
+      ok = mongoc_collection_insert_one(coll, doc, nullptr, nullptr, &error);
+      bson_destroy(doc);
+    } else {
+      int64_t id = rand_r(&seed) % preloaded;
+      bson_t* filter = BCON_NEW("_id", BCON_INT64(id));
+      if (w == Workload::kFind) {
+        mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(coll, filter, nullptr, nullptr);
+        const bson_t* doc;
+        while (mongoc_cursor_next(cursor, &doc)) {
+        }
+        ok = !mongoc_cursor_error(cursor, &error);
+        mongoc_cursor_destroy(cursor);
+      } else {
+        bson_t* update = BCON_NEW("$inc", "{", "n", BCON_INT32(1), "}");
+        ok = mongoc_collection_update_one(coll, filter, update, nullptr, nullptr, &error);
+        bson_destroy(update);
+      }
+      bson_destroy(filter);
+    }
+    if (!ok) {
+      std::fprintf(stderr, "%s failed: %s\n", Name(w), error.message);
+      break;
+    }
+    out->latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    ++out->ops;
+  }
+  mongoc_write_concern_destroy(wc);
+  mongoc_collection_destroy(coll);
+  mongoc_client_destroy(client);
+}
+
+void Preload(const Options& opt, int count) {
+  mongoc_client_t* client = Connect(opt);
+  mongoc_collection_t* coll = mongoc_client_get_collection(client, "bench", "crud");
+  bson_error_t error;
+  mongoc_collection_drop(coll, &error);  // absent collection is fine
+  std::string payload(static_cast<size_t>(std::max(0, opt.doc_size - 40)), 'x');
+  // A plain array: std::vector<bson_t*> trips -Wignored-attributes (bson_t is aligned).
+  constexpr size_t kBatch = 1000;
+  const bson_t* docs[kBatch];
+  size_t n = 0;
+  for (int i = 0; i < count; ++i) {
+    docs[n++] = BCON_NEW("_id", BCON_INT64(i), "payload", BCON_UTF8(payload.c_str()), "n", BCON_INT32(0));
+    if (n == kBatch || i == count - 1) {
+      if (!mongoc_collection_insert_many(coll, docs, n, nullptr, nullptr, &error)) {
+        std::fprintf(stderr, "preload failed: %s\n", error.message);
+        std::exit(1);
+      }
+      for (size_t k = 0; k < n; ++k) bson_destroy(const_cast<bson_t*>(docs[k]));
+      n = 0;
+    }
+  }
+  mongoc_collection_destroy(coll);
+  mongoc_client_destroy(client);
+}
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  size_t k = static_cast<size_t>(p * (v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return v[k];
+}
+
+void RunCell(const Options& opt, Workload w, int clients, bool journal, int preloaded) {
+  std::vector<CellResult> results(clients);
+  std::vector<std::thread> threads;
+  auto start = Clock::now();
+  auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds));
+  for (int i = 0; i < clients; ++i) {
+    threads.emplace_back(RunClient, std::cref(opt), w, journal, i + 1, preloaded, deadline, &results[i]);
+  }
+  for (auto& t : threads) t.join();
+  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<double> all;
+  uint64_t ops = 0;
+  for (auto& r : results) {
+    ops += r.ops;
+    all.insert(all.end(), r.latencies_ms.begin(), r.latencies_ms.end());
+  }
+  double p50 = Percentile(all, 0.50), p99 = Percentile(all, 0.99);
+  std::printf("| %-10s | %7d | %-5s | %10.0f | %8.3f | %8.3f |\n", Name(w), clients,
+              journal ? "true" : "false", ops / elapsed, p50, p99);
+  std::fflush(stdout);
+}
+
+double ResidentMb(mongoc_client_t* client) {
+  bson_t* cmd = BCON_NEW("serverStatus", BCON_INT32(1));
+  bson_t reply;
+  bson_error_t error;
+  double mb = -1;
+  if (mongoc_client_command_simple(client, "admin", cmd, nullptr, &reply, &error)) {
+    bson_iter_t it;
+    if (bson_iter_init(&it, &reply) && bson_iter_find_descendant(&it, "mem.resident", &it)) {
+      mb = bson_iter_as_double(&it);
+    }
+  }
+  bson_destroy(&reply);
+  bson_destroy(cmd);
+  return mb;
+}
+
+void IdleConnections(const Options& opt) {
+  mongoc_client_t* probe = Connect(opt);
+  Ping(probe);
+  double before = ResidentMb(probe);
+  std::vector<mongoc_client_t*> idle;
+  for (int i = 0; i < opt.idle; ++i) {
+    idle.push_back(Connect(opt));
+    if (!Ping(idle.back())) {
+      std::fprintf(stderr, "idle connection %d failed\n", i);
+      break;
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  double after = ResidentMb(probe);
+  std::printf("\n| idle connections | resident before (MB) | resident after (MB) | extra (MB) |\n");
+  std::printf("|---|---|---|---|\n| %zu | %.1f | %.1f | %.1f |\n", idle.size(), before, after, after - before);
+  for (auto* c : idle) mongoc_client_destroy(c);
+  mongoc_client_destroy(probe);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--uri") opt.uri = next();
+    else if (a == "--seconds") opt.seconds = std::atof(next().c_str());
+    else if (a == "--idle") opt.idle = std::atoi(next().c_str());
+    else if (a == "--doc-size") opt.doc_size = std::atoi(next().c_str());
+    else if (a == "--help" || a == "-h") {
+      std::printf("usage: crud_bench [--uri URI] [--seconds S] [--idle N] [--doc-size BYTES]\n");
+      return 0;
+    } else {
+      std::fprintf(stderr, "unknown flag %s (see --help)\n", a.c_str());
+      return 2;
+    }
+  }
+  mongoc_init();
+  {
+    mongoc_client_t* c = Connect(opt);
+    if (!Ping(c)) {
+      std::fprintf(stderr, "cannot reach %s\n", opt.uri.c_str());
+      return 1;
+    }
+    mongoc_client_destroy(c);
+  }
+  constexpr int kPreloaded = 100000;
+  std::printf("| workload   | clients | j     |      ops/s | p50 (ms) | p99 (ms) |\n");
+  std::printf("|------------|---------|-------|------------|----------|----------|\n");
+  for (bool journal : {false, true}) {
+    for (int clients : opt.clients) RunCell(opt, Workload::kInsert, clients, journal, 0);
+  }
+  Preload(opt, kPreloaded);
+  for (int clients : opt.clients) RunCell(opt, Workload::kFind, clients, false, kPreloaded);
+  for (bool journal : {false, true}) {
+    for (int clients : opt.clients) RunCell(opt, Workload::kUpdate, clients, journal, kPreloaded);
+  }
+  if (opt.idle > 0) IdleConnections(opt);
+  mongoc_cleanup();
+  return 0;
+}
