@@ -1,0 +1,227 @@
+#pragma once
+// Private pieces of the RocksDB engine, shared by engine.cpp (sequencer, watermarks,
+// background threads) and units.cpp (snapshots, write units, iterators).
+//
+// Owns: the RocksDB handles and every mutable engine field. Only storage/*.cpp include
+// this header; other layers see engine.h alone.
+//
+// Thread-safety: EngineImpl is thread-safe; see the comment on each field group for the
+// lock that guards it. SnapshotImpl, WriteUnitImpl and BoundedIterator belong to one
+// thread at a time and must not outlive the Engine that made them.
+
+#include <rocksdb/db.h>
+#include <rocksdb/utilities/optimistic_transaction_db.h>
+#include <rocksdb/utilities/transaction.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "storage/engine.h"
+
+namespace brook::storage::internal {
+
+// MongoDB's exact WriteConflict reason; drivers and tests match on the code only, but
+// users see this text.
+inline constexpr std::string_view kWriteConflictReason =
+    "WriteConflict error: this operation conflicted with another operation. Please retry "
+    "your operation or multi-document transaction.";
+
+// Maps a RocksDB status to Brook's: Busy/TryAgain (optimistic conflict, or conflict
+// history no longer in memory) become WriteConflict; NotFound becomes NoSuchKey.
+Status FromRocks(const rocksdb::Status& s, std::string_view context);
+
+// An iterator confined to [lower, upper) whatever the underlying RocksDB iterator does:
+// a transaction's iterator merges its own writes, and that delta part does not honour
+// ReadOptions bounds in every RocksDB version, so the bounds are enforced here too.
+class BoundedIterator final : public Iterator {
+ public:
+  // `make` receives ReadOptions whose bound slices point into this object.
+  BoundedIterator(std::string lower, std::string upper, rocksdb::ReadOptions options,
+                  const std::function<rocksdb::Iterator*(const rocksdb::ReadOptions&)>& make);
+
+  void Seek(std::string_view key) override;
+  void SeekForPrev(std::string_view key) override;
+  void SeekToFirst() override;
+  void SeekToLast() override;
+  bool Valid() const override;
+  void Next() override { it_->Next(); }
+  void Prev() override { it_->Prev(); }
+  std::string_view key() const override;
+  std::string_view value() const override;
+  Status status() const override;
+
+ private:
+  std::string lower_;
+  std::string upper_;  // empty: unbounded
+  rocksdb::Slice lower_slice_;
+  rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+class EngineImpl;
+
+class SnapshotImpl final : public Snapshot {
+ public:
+  explicit SnapshotImpl(EngineImpl* engine);
+  ~SnapshotImpl() override;
+  StatusWith<std::string> Get(Family f, std::string_view key) override;
+  std::unique_ptr<Iterator> NewIterator(Family f, std::string_view lower,
+                                        std::string_view upper) override;
+
+ private:
+  EngineImpl* engine_;
+  const rocksdb::Snapshot* snapshot_;
+};
+
+// One oplog entry prepared outside the sequencer lock: the final BSON bytes with
+// placeholder ts and wall values that Commit patches in place.
+struct PendingOplog {
+  std::string entry;
+  std::optional<std::string> preimage;
+  CollectionUuid uuid{};
+  uint32_t op_index = 0;
+};
+
+class WriteUnitImpl final : public WriteUnit {
+ public:
+  explicit WriteUnitImpl(EngineImpl* engine);
+  ~WriteUnitImpl() override;
+
+  StatusWith<std::string> Get(Family f, std::string_view key) override;
+  std::unique_ptr<Iterator> NewIterator(Family f, std::string_view lower,
+                                        std::string_view upper) override;
+  void Put(Family f, std::string_view key, std::string_view value) override;
+  void Delete(Family f, std::string_view key) override;
+  StatusWith<std::string> GetForUpdate(Family f, std::string_view key) override;
+  void AddOplog(OplogDraft draft) override;
+  size_t oplog_count() const override { return oplog_.size(); }
+  size_t approximate_size() const override;
+
+ private:
+  friend class EngineImpl;
+  EngineImpl* engine_;
+  std::unique_ptr<rocksdb::Transaction> txn_;
+  rocksdb::ReadOptions read_options_;  // pinned to the transaction's snapshot
+  std::vector<PendingOplog> oplog_;
+  size_t oplog_bytes_ = 0;
+  rocksdb::Status first_error_;  // a failed Put/Delete fails the commit
+  bool finished_ = false;        // committed, or failed a commit
+};
+
+// Byte offsets of the fields Commit patches in an oplog entry built by BuildOplogEntry:
+// {ts: Timestamp, t: Int64, v: Int64, wall: Date, ...}. Fixed because the first four
+// fields are always those, with those names.
+inline constexpr size_t kOplogTsValueOffset = 4 + 1 + 3;                  // "ts\0"
+inline constexpr size_t kOplogWallValueOffset = 4 + 12 + 11 + 11 + 1 + 5;  // "wall\0"
+
+// Builds {ts: <placeholder>, t, v: 2, wall: <placeholder>, ...body minus those four}.
+std::string BuildOplogEntry(const bson::View& body, int64_t term);
+void PatchOplogEntry(std::string* entry, bson::Timestamp ts, int64_t wall_millis);
+
+// The next cluster time after `last` at wall-clock second `now_secs`: a new second
+// starts at inc 1; a clock that went backwards keeps counting on `last`.
+bson::Timestamp NextTimestamp(bson::Timestamp last, uint32_t now_secs);
+
+class EngineImpl final : public Engine {
+ public:
+  explicit EngineImpl(EngineOptions options);
+  ~EngineImpl() override;
+
+  Status OpenDb();  // called once by Engine::Open
+
+  std::unique_ptr<Snapshot> GetSnapshot() override;
+  std::unique_ptr<WriteUnit> BeginWriteUnit() override;
+  StatusWith<CommitResult> Commit(WriteUnit& unit) override;
+  Status background_error() const override;
+
+  bson::Timestamp visible() const override {
+    return bson::Timestamp::FromUint64(visible_.load(std::memory_order_acquire));
+  }
+  bson::Timestamp durable() const override {
+    return bson::Timestamp::FromUint64(durable_.load(std::memory_order_acquire));
+  }
+  void RequestSync() override;
+  Status WaitForDurable(bson::Timestamp ts, std::chrono::milliseconds timeout) override;
+  void SetWatermarkListener(std::function<void()> listener) override;
+
+  bson::Timestamp oldest_oplog_ts() const override {
+    return bson::Timestamp::FromUint64(oldest_.load(std::memory_order_acquire));
+  }
+  bson::Timestamp ClusterTime() const override;
+  StatusWith<bson::Timestamp> WriteNoop(std::string_view msg) override;
+  std::unique_ptr<Iterator> NewOplogIterator(bson::Timestamp start, bool durable_only) override;
+  uint64_t ApproximateSize(Family f, std::string_view lower, std::string_view upper) override;
+
+  // For units.cpp.
+  rocksdb::OptimisticTransactionDB* db() { return db_; }
+  rocksdb::ColumnFamilyHandle* cf(Family f) { return cfs_[static_cast<int>(f)]; }
+  int64_t term() const { return options_.term; }
+
+  // Test-only introspection (engine_test.cpp).
+  uint64_t oplog_bytes_for_test() const { return oplog_bytes_.load(); }
+
+ private:
+  StatusWith<CommitResult> CommitWithOplog(WriteUnitImpl& unit);
+  void SetStickyError(const Status& s);
+  bool HasStickyError() const { return has_error_.load(std::memory_order_acquire); }
+  int64_t NowMillis() const;
+  void NotifyWatermarkMoved();
+  void WakeSyncer(bool request);
+  void SyncerLoop();
+  void TruncatorLoop();
+  // Deletes the oldest oplog entries (and their pre-images) while the oplog is over its
+  // cap; returns false when nothing could be deleted yet (everything is too new).
+  bool TruncateOnce();
+  Status Recover();
+
+  EngineOptions options_;
+  rocksdb::OptimisticTransactionDB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // as returned by Open, incl. default
+  std::array<rocksdb::ColumnFamilyHandle*, static_cast<int>(Family::kCount)> cfs_{};
+
+  // The sequencer: timestamps are assigned and commits applied in order under seq_mu_,
+  // so the visible watermark never has holes.
+  std::mutex seq_mu_;
+  bson::Timestamp last_ts_;  // guarded by seq_mu_
+
+  // Watermarks and the oplog's extent, readable without a lock.
+  std::atomic<uint64_t> visible_{0};
+  std::atomic<uint64_t> durable_{0};
+  std::atomic<uint64_t> oldest_{0};
+  std::atomic<uint64_t> oplog_bytes_{0};
+
+  // Sticky error: written once under error_mu_, flagged by has_error_.
+  mutable std::mutex error_mu_;
+  Status sticky_error_;
+  std::atomic<bool> has_error_{false};
+
+  // Syncer state, guarded by sync_mu_. durable_cv_ wakes WaitForDurable callers.
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::condition_variable durable_cv_;
+  bool sync_requested_ = false;
+  bool stopping_ = false;
+  std::thread syncer_;
+
+  // Truncator state, guarded by trunc_mu_.
+  std::mutex trunc_mu_;
+  std::condition_variable trunc_cv_;
+  bool trunc_stopping_ = false;
+  std::thread truncator_;
+
+  // Collections that have pre-images, so truncation can range-delete per collection.
+  std::mutex preimage_mu_;
+  std::set<CollectionUuid> preimage_uuids_;
+
+  // The listener is swapped atomically; replaced ones are kept until destruction so a
+  // thread still calling one never sees it freed.
+  std::atomic<std::function<void()>*> listener_{nullptr};
+  std::mutex listeners_mu_;
+  std::vector<std::unique_ptr<std::function<void()>>> listeners_;
+};
+
+}  // namespace brook::storage::internal

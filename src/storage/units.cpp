@@ -1,0 +1,207 @@
+// Snapshots, write units and bounded iterators over the RocksDB engine.
+
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+#include <algorithm>
+
+#include "bson/builder.h"
+#include "storage/engine_internal.h"
+
+namespace brook::storage::internal {
+
+namespace {
+
+rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+std::string_view ToView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
+}  // namespace
+
+Status FromRocks(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return Status::OK();
+  if (s.IsBusy() || s.IsTryAgain()) {
+    return Status(ErrorCodes::kWriteConflict, std::string(kWriteConflictReason));
+  }
+  if (s.IsNotFound()) return Status(ErrorCodes::kNoSuchKey, "key not found");
+  std::string reason(context);
+  reason += ": ";
+  reason += s.ToString();
+  return Status(ErrorCodes::kInternalError, std::move(reason));
+}
+
+// ---------------------------------------------------------------- BoundedIterator
+
+BoundedIterator::BoundedIterator(
+    std::string lower, std::string upper, rocksdb::ReadOptions options,
+    const std::function<rocksdb::Iterator*(const rocksdb::ReadOptions&)>& make)
+    : lower_(std::move(lower)), upper_(std::move(upper)) {
+  lower_slice_ = ToSlice(lower_);
+  upper_slice_ = ToSlice(upper_);
+  if (!lower_.empty()) options.iterate_lower_bound = &lower_slice_;
+  if (!upper_.empty()) options.iterate_upper_bound = &upper_slice_;
+  it_.reset(make(options));
+}
+
+void BoundedIterator::Seek(std::string_view key) {
+  it_->Seek(ToSlice(key < std::string_view(lower_) ? std::string_view(lower_) : key));
+}
+
+void BoundedIterator::SeekForPrev(std::string_view key) {
+  if (!upper_.empty() && key >= std::string_view(upper_)) {
+    SeekToLast();
+    return;
+  }
+  it_->SeekForPrev(ToSlice(key));
+}
+
+void BoundedIterator::SeekToFirst() {
+  if (lower_.empty()) {
+    it_->SeekToFirst();
+  } else {
+    it_->Seek(lower_slice_);
+  }
+}
+
+void BoundedIterator::SeekToLast() {
+  if (upper_.empty()) {
+    it_->SeekToLast();
+    return;
+  }
+  it_->SeekForPrev(upper_slice_);
+  // SeekForPrev is inclusive; the upper bound itself is outside the range.
+  if (it_->Valid() && ToView(it_->key()) >= std::string_view(upper_)) it_->Prev();
+}
+
+bool BoundedIterator::Valid() const {
+  if (!it_->Valid()) return false;
+  std::string_view k = ToView(it_->key());
+  if (k < std::string_view(lower_)) return false;
+  return upper_.empty() || k < std::string_view(upper_);
+}
+
+std::string_view BoundedIterator::key() const { return ToView(it_->key()); }
+std::string_view BoundedIterator::value() const { return ToView(it_->value()); }
+Status BoundedIterator::status() const { return FromRocks(it_->status(), "iterator"); }
+
+// ---------------------------------------------------------------- SnapshotImpl
+
+SnapshotImpl::SnapshotImpl(EngineImpl* engine)
+    : engine_(engine), snapshot_(engine->db()->GetSnapshot()) {}
+
+SnapshotImpl::~SnapshotImpl() { engine_->db()->ReleaseSnapshot(snapshot_); }
+
+StatusWith<std::string> SnapshotImpl::Get(Family f, std::string_view key) {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  std::string value;
+  rocksdb::Status s = engine_->db()->Get(ro, engine_->cf(f), ToSlice(key), &value);
+  if (!s.ok()) return FromRocks(s, "snapshot get");
+  return value;
+}
+
+std::unique_ptr<Iterator> SnapshotImpl::NewIterator(Family f, std::string_view lower,
+                                                    std::string_view upper) {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  auto* db = engine_->db();
+  auto* cf = engine_->cf(f);
+  return std::make_unique<BoundedIterator>(
+      std::string(lower), std::string(upper), ro,
+      [db, cf](const rocksdb::ReadOptions& o) { return db->NewIterator(o, cf); });
+}
+
+// ---------------------------------------------------------------- WriteUnitImpl
+
+WriteUnitImpl::WriteUnitImpl(EngineImpl* engine) : engine_(engine) {
+  rocksdb::WriteOptions wo;
+  wo.sync = false;  // durability comes from the group-commit syncer
+  rocksdb::OptimisticTransactionOptions to;
+  to.set_snapshot = true;  // conflicts are checked against commits since this point
+  txn_.reset(engine->db()->BeginTransaction(wo, to));
+  read_options_.snapshot = txn_->GetSnapshot();
+}
+
+WriteUnitImpl::~WriteUnitImpl() = default;
+
+StatusWith<std::string> WriteUnitImpl::Get(Family f, std::string_view key) {
+  std::string value;
+  rocksdb::Status s = txn_->Get(read_options_, engine_->cf(f), ToSlice(key), &value);
+  if (!s.ok()) return FromRocks(s, "write unit get");
+  return value;
+}
+
+StatusWith<std::string> WriteUnitImpl::GetForUpdate(Family f, std::string_view key) {
+  std::string value;
+  rocksdb::Status s = txn_->GetForUpdate(read_options_, engine_->cf(f), ToSlice(key), &value);
+  if (!s.ok()) return FromRocks(s, "write unit get for update");
+  return value;
+}
+
+std::unique_ptr<Iterator> WriteUnitImpl::NewIterator(Family f, std::string_view lower,
+                                                     std::string_view upper) {
+  rocksdb::Transaction* txn = txn_.get();
+  auto* cf = engine_->cf(f);
+  return std::make_unique<BoundedIterator>(
+      std::string(lower), std::string(upper), read_options_,
+      [txn, cf](const rocksdb::ReadOptions& o) { return txn->GetIterator(o, cf); });
+}
+
+void WriteUnitImpl::Put(Family f, std::string_view key, std::string_view value) {
+  rocksdb::Status s = txn_->Put(engine_->cf(f), ToSlice(key), ToSlice(value));
+  if (!s.ok() && first_error_.ok()) first_error_ = s;
+}
+
+void WriteUnitImpl::Delete(Family f, std::string_view key) {
+  rocksdb::Status s = txn_->Delete(engine_->cf(f), ToSlice(key));
+  if (!s.ok() && first_error_.ok()) first_error_ = s;
+}
+
+void WriteUnitImpl::AddOplog(OplogDraft draft) {
+  PendingOplog p;
+  // Built here, outside the sequencer lock; Commit only patches ts and wall.
+  p.entry = BuildOplogEntry(draft.body.view(), engine_->term());
+  if (draft.preimage) p.preimage = std::move(*draft.preimage).Release();
+  p.uuid = draft.collection_uuid;
+  p.op_index = draft.op_index;
+  oplog_bytes_ += p.entry.size() + (p.preimage ? p.preimage->size() : 0);
+  oplog_.push_back(std::move(p));
+}
+
+size_t WriteUnitImpl::approximate_size() const {
+  return txn_->GetWriteBatch()->GetWriteBatch()->GetDataSize() + oplog_bytes_;
+}
+
+// ---------------------------------------------------------------- oplog entry bytes
+
+std::string BuildOplogEntry(const bson::View& body, int64_t term) {
+  bson::Builder b(body.size() + 64);
+  b.AppendTimestamp("ts", bson::Timestamp{});
+  b.AppendInt64("t", term);
+  b.AppendInt64("v", 2);
+  b.AppendDate("wall", 0);
+  for (const bson::Element& e : body) {
+    std::string_view k = e.key();
+    if (k == "ts" || k == "t" || k == "v" || k == "wall") continue;  // the sequencer's
+    b.Append(e);
+  }
+  return std::move(b.Done()).Release();
+}
+
+namespace {
+void StoreLE64(char* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
+}
+}  // namespace
+
+void PatchOplogEntry(std::string* entry, bson::Timestamp ts, int64_t wall_millis) {
+  // BSON Timestamp is stored as (inc, secs) little-endian, i.e. the uint64 LE.
+  StoreLE64(entry->data() + kOplogTsValueOffset, ts.AsUint64());
+  StoreLE64(entry->data() + kOplogWallValueOffset, static_cast<uint64_t>(wall_millis));
+}
+
+bson::Timestamp NextTimestamp(bson::Timestamp last, uint32_t now_secs) {
+  if (now_secs > last.secs) return {now_secs, 1};
+  if (last.inc == UINT32_MAX) return {last.secs + 1, 1};
+  return {last.secs, last.inc + 1};
+}
+
+}  // namespace brook::storage::internal
