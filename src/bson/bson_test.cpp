@@ -91,6 +91,19 @@ TEST(CompareTest, NumbersCompareByValueAcrossTypes) {
   EXPECT_EQ(Cmp(R"({"v": -0.0})", R"({"v": 0})"), 0);
 }
 
+TEST(CompareTest, DecimalsCompareExactly) {
+  // 34 significant digits and exponents far beyond any binary float.
+  EXPECT_LT(Cmp(R"({"v": {"$numberDecimal": "1.000000000000000000000000000000001"}})",
+                R"({"v": {"$numberDecimal": "1.000000000000000000000000000000002"}})"), 0);
+  EXPECT_GT(Cmp(R"({"v": {"$numberDecimal": "1E+6000"}})", R"({"v": {"$numberDecimal": "9E+5999"}})"), 0);
+  EXPECT_LT(Cmp(R"({"v": {"$numberDecimal": "-1E+6000"}})", R"({"v": {"$numberDouble": "-1.7976931348623157E+308"}})"), 0);
+  EXPECT_EQ(Cmp(R"({"v": {"$numberDecimal": "0.5"}})", R"({"v": 0.5})"), 0);
+  EXPECT_LT(Cmp(R"({"v": {"$numberDecimal": "0.1"}})", R"({"v": 0.1})"), 0);  // 0.1 as a double is above 1/10
+  EXPECT_EQ(Cmp(R"({"v": {"$numberDecimal": "-0"}})", R"({"v": 0})"), 0);
+  EXPECT_LT(Cmp(R"({"v": {"$numberDecimal": "NaN"}})", R"({"v": {"$numberDecimal": "-Infinity"}})"), 0);
+  EXPECT_EQ(Cmp(R"({"v": {"$numberDecimal": "9223372036854775807"}})", R"({"v": {"$numberLong": "9223372036854775807"}})"), 0);
+}
+
 TEST(CompareTest, CanonicalTypeOrder) {
   const char* ordered[] = {
       R"({"v": {"$minKey": 1}})", R"({"v": null})", R"({"v": 5})", R"({"v": "a"})",
