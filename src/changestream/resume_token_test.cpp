@@ -1,0 +1,89 @@
+#include "changestream/resume_token.h"
+
+#include <gtest/gtest.h>
+
+#include "bson/builder.h"
+#include "bson/json.h"
+
+namespace brook::changestream {
+namespace {
+
+bson::Doc J(std::string_view json) { return std::move(bson::FromJson(json).value()); }
+
+ResumeTokenData EventData(bson::Timestamp ts, int32_t txn_op_index, int id) {
+  ResumeTokenData d;
+  d.cluster_time = ts;
+  d.txn_op_index = txn_op_index;
+  d.uuid = CollectionUuid{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  d.event_identifier = J(R"({"operationType": "insert", "documentKey": {"_id": )" + std::to_string(id) + "}}");
+  return d;
+}
+
+TEST(ResumeTokenTest, MatchesMongoDBsBytesForAVersion1Token) {
+  // Token from MongoDB 5.0 (mongodb-resumetoken-decoder's documentation).
+  ResumeTokenData d;
+  d.cluster_time = {1630438675, 1};
+  d.version = 1;
+  d.uuid = CollectionUuid{0xA5, 0x09, 0x3A, 0xBB, 0x38, 0xFE, 0x4B, 0x9E, 0xA6, 0x7F, 0x01, 0xBB, 0x1A, 0x96, 0xD8, 0x12};
+  d.event_identifier = J(R"({"_id": "___x"})");
+  EXPECT_EQ(ResumeToken::FromData(d).Hex(),
+            "82612E8513000000012B022C0100296E5A1004A5093ABB38FE4B9EA67F01BB1A96D812463C5F6964003C5F5F5F78000004");
+}
+
+TEST(ResumeTokenTest, RoundTripsThroughTheDocumentForm) {
+  ResumeTokenData d = EventData({100, 7}, 3, 42);
+  d.fragment_num = 2;
+  ResumeToken token = ResumeToken::FromData(d);
+  auto parsed = ResumeToken::Parse(token.ToDocument());
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed.value(), token);
+  auto back = parsed.value().Decode();
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back.value().cluster_time, (bson::Timestamp{100, 7}));
+  EXPECT_EQ(back.value().version, 2);
+  EXPECT_EQ(back.value().type, ResumeTokenData::Type::kEvent);
+  EXPECT_EQ(back.value().txn_op_index, 3);
+  EXPECT_EQ(back.value().uuid, d.uuid);
+  EXPECT_EQ(back.value().event_identifier->view().GetPath("documentKey._id").Int32(), 42);
+  EXPECT_EQ(back.value().fragment_num, 2);
+}
+
+TEST(ResumeTokenTest, HighWaterMarksDecodeWithoutIdentifier) {
+  auto data = ResumeToken::HighWaterMark({55, 0}).Decode();
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  EXPECT_EQ(data.value().type, ResumeTokenData::Type::kHighWaterMark);
+  EXPECT_FALSE(data.value().uuid.has_value());
+  EXPECT_FALSE(data.value().event_identifier.has_value());
+}
+
+TEST(ResumeTokenTest, OrderFollowsClusterTimeThenTxnOpIndexThenDocumentKey) {
+  std::vector<ResumeToken> ordered = {
+      ResumeToken::HighWaterMark({10, 0}),
+      ResumeToken::FromData(EventData({10, 1}, 0, 5)),
+      ResumeToken::FromData(EventData({10, 1}, 1, 1)),
+      ResumeToken::FromData(EventData({10, 2}, 0, 1)),
+      ResumeToken::FromData(EventData({10, 2}, 0, 2)),
+      ResumeToken::HighWaterMark({11, 0}),
+  };
+  for (size_t i = 0; i + 1 < ordered.size(); ++i) {
+    EXPECT_LT(ordered[i].Compare(ordered[i + 1]), 0) << i;
+  }
+}
+
+TEST(ResumeTokenTest, BadTokensGetMongoDBsErrors) {
+  EXPECT_EQ(ResumeToken::Parse(J(R"({"x": 1})")).status().code(), 40647);
+  EXPECT_EQ(ResumeToken::Parse(J(R"({"_data": 5})")).status().code(), 40647);
+  EXPECT_EQ(ResumeToken::Parse(J(R"({"_data": "zz"})")).status().code(), 9);
+  EXPECT_EQ(ResumeToken::Parse(J(R"({"_data": "abc"})")).status().code(), 9);
+  EXPECT_EQ(ResumeToken::Parse(J(R"({"_data": "00", "_typeBits": "x"})")).status().code(), 40648);
+  auto empty = ResumeToken::Parse(J(R"({"_data": ""})"));
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty.value().Decode().status().code(), 40649);
+  // A timestamp, then version 7.
+  auto bad_version = ResumeToken::Parse(J(R"({"_data": "8200000001000000012B0E04"})"));
+  ASSERT_TRUE(bad_version.ok());
+  EXPECT_EQ(bad_version.value().Decode().status().code(), 50795);
+}
+
+}  // namespace
+}  // namespace brook::changestream
