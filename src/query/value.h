@@ -43,7 +43,7 @@ class Value {
 
   bool missing() const { return doc_.empty(); }
   // The element, keyed "" (missing Element when missing()).
-  bson::Element element() const { return missing() ? bson::Element() : doc_.first(); }
+  bson::Element element() const { return missing() ? bson::Element() : doc_.view().first(); }
   bson::Type type() const { return element().type(); }
   // Appends under `key`; appends nothing when missing.
   void AppendTo(bson::Builder* b, std::string_view key) const {

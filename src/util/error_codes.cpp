@@ -41,6 +41,7 @@ constexpr std::array kCodeTable = {
     CodeEntry{ErrorCodes::kRoleNotFound, "RoleNotFound"},
     CodeEntry{ErrorCodes::kConflictingUpdateOperators, "ConflictingUpdateOperators"},
     CodeEntry{ErrorCodes::kCursorNotFound, "CursorNotFound"},
+    CodeEntry{ErrorCodes::kNoMatchingDocument, "NoMatchingDocument"},
     CodeEntry{ErrorCodes::kNamespaceExists, "NamespaceExists"},
     CodeEntry{ErrorCodes::kMaxTimeMSExpired, "MaxTimeMSExpired"},
     CodeEntry{ErrorCodes::kDollarPrefixedFieldName, "DollarPrefixedFieldName"},
@@ -66,6 +67,7 @@ constexpr std::array kCodeTable = {
     CodeEntry{ErrorCodes::kCommandFailed, "CommandFailed"},
     CodeEntry{ErrorCodes::kCappedPositionLost, "CappedPositionLost"},
     CodeEntry{ErrorCodes::kInvalidPipelineOperator, "InvalidPipelineOperator"},
+    CodeEntry{ErrorCodes::kQueryFeatureNotAllowed, "QueryFeatureNotAllowed"},
     CodeEntry{ErrorCodes::kCommandNotSupportedOnView, "CommandNotSupportedOnView"},
     CodeEntry{ErrorCodes::kCannotIndexParallelArrays, "CannotIndexParallelArrays"},
     CodeEntry{ErrorCodes::kInvalidIndexSpecificationOption, "InvalidIndexSpecificationOption"},
@@ -84,6 +86,7 @@ constexpr std::array kCodeTable = {
     CodeEntry{ErrorCodes::kChangeStreamHistoryLost, "ChangeStreamHistoryLost"},
     CodeEntry{ErrorCodes::kTransactionExceededLifetimeLimitSeconds,
               "TransactionExceededLifetimeLimitSeconds"},
+    CodeEntry{ErrorCodes::kConversionFailure, "ConversionFailure"},
     CodeEntry{ErrorCodes::kQueryExceededMemoryLimitNoDiskUseAllowed,
               "QueryExceededMemoryLimitNoDiskUseAllowed"},
     CodeEntry{ErrorCodes::kAPIVersionError, "APIVersionError"},
@@ -108,6 +111,8 @@ constexpr std::array kCodeTable = {
     CodeEntry{ErrorCodes::kSocketException, "SocketException"},
     CodeEntry{ErrorCodes::kInterruptedDueToReplStateChange, "InterruptedDueToReplStateChange"},
     CodeEntry{ErrorCodes::kNotPrimaryOrSecondary, "NotPrimaryOrSecondary"},
+    CodeEntry{ErrorCodes::kFailPointSetFailed, "FailPointSetFailed"},
+    CodeEntry{ErrorCodes::kUnsupportedOpQueryCommand, "UnsupportedOpQueryCommand"},
 };
 
 const std::unordered_map<int32_t, std::string_view>& NameByCode() {
