@@ -57,6 +57,10 @@ struct ClientInfo {
   std::string local;   // "127.0.0.1:27017"
   std::optional<bson::Doc> metadata;  // hello's `client` document, first hello only
   bool is_loopback = true;
+  bool hello_seen = false;  // a second hello may not carry `client` (186)
+  // Compressor negotiated by hello's `compression` list ("snappy", "zstd", "zlib"); empty
+  // for none. The server compresses replies with it (never hello or auth replies).
+  std::string compressor;
 };
 
 struct WriteConcern {
@@ -70,6 +74,20 @@ struct WriteConcern {
   bool NeedsDurability() const {
     return j.value_or(false) || (std::holds_alternative<std::string>(w) && std::get<std::string>(w) == "majority");
   }
+};
+
+struct ReadConcern {
+  std::string level;  // "local", "majority", "linearizable", "available", "snapshot"; "" if not given
+  std::optional<bson::Timestamp> after_cluster_time;
+  std::optional<bson::Timestamp> at_cluster_time;
+  bool provided = false;
+};
+
+// Stable API parameters as the client sent them (validated by the dispatcher).
+struct ApiParameters {
+  std::optional<std::string> version;
+  std::optional<bool> strict;
+  std::optional<bool> deprecation_errors;
 };
 
 struct AwaitData {
@@ -93,11 +111,19 @@ class OperationContext {
   WriteConcern write_concern;
   std::optional<std::chrono::steady_clock::time_point> deadline;  // from maxTimeMS
   std::optional<bson::Doc> comment;  // {comment: <value>} when given
+  ReadConcern read_concern;
+  ApiParameters api;
+  // maxTimeMS as sent (0 = none). For most commands it also sets `deadline`; getMore
+  // uses it as its awaitData wait instead, so no deadline is set for getMore.
+  std::optional<int64_t> max_time_ms;
 
   // Outputs the dispatcher reads after the handler returns.
   bson::Timestamp operation_time;  // null: the dispatcher quotes the engine's cluster time
   std::optional<bson::Timestamp> wait_for_durable;
   std::optional<AwaitData> await_data;
+  // Awaitable hello: the dispatcher sends the reply only after this long (or earlier at
+  // shutdown), waiting asynchronously.
+  std::optional<std::chrono::milliseconds> delay_reply;
 
   bool DeadlinePassed() const {
     return deadline && std::chrono::steady_clock::now() >= *deadline;

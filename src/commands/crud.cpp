@@ -1,0 +1,268 @@
+// insert, update and delete: parse each statement, run it through write_ops, and build
+// MongoDB's reply ({n, nModified, upserted, writeErrors}). Ordered batches stop at the
+// first error; unordered ones continue.
+#include <optional>
+
+#include "bson/builder.h"
+#include "catalog/catalog.h"
+#include "commands/crud_args.h"
+#include "commands/handlers.h"
+#include "commands/operation_context.h"
+#include "commands/planner.h"
+#include "commands/server_stats.h"
+#include "commands/write_ops.h"
+#include "query/matcher.h"
+#include "query/update.h"
+
+namespace brook::commands {
+namespace {
+
+// Partial index filters are compiled by the query matcher; the catalog reaches it only
+// through this hook (it cannot depend on the query layer).
+class MatcherPredicate : public catalog::DocPredicate {
+ public:
+  explicit MatcherPredicate(std::unique_ptr<query::Matcher> m) : matcher_(std::move(m)) {}
+  bool Matches(bson::View doc) const override { return matcher_->Matches(doc); }
+
+ private:
+  std::unique_ptr<query::Matcher> matcher_;
+};
+
+StatusWith<std::shared_ptr<const catalog::DocPredicate>> CompilePredicate(bson::View filter) {
+  query::MatcherOptions opts;
+  opts.allow_expr = false;
+  auto m = query::Matcher::Parse(filter, opts);
+  if (!m.ok()) return m.status();
+  return std::shared_ptr<const catalog::DocPredicate>(
+      std::make_shared<MatcherPredicate>(std::move(m).value()));
+}
+
+[[maybe_unused]] const bool kPredicateCompilerInstalled = [] {
+  catalog::SetPredicateCompiler(&CompilePredicate);
+  return true;
+}();
+
+ServerStats* Stats(OperationContext& op) { return op.service().stats; }
+
+int32_t StmtIdFor(bson::View body, size_t i) {
+  auto ids = body["stmtIds"];
+  if (ids.IsArray()) {
+    std::string scratch;
+    auto e = ids.Obj()[bson::ArrayKey(i, &scratch)];
+    if (e.IsNumber()) return static_cast<int32_t>(e.NumberInt64());
+  }
+  return static_cast<int32_t>(i);
+}
+
+// MongoDB rejects empty (and oversized) write batches before running anything.
+Status CheckBatchSize(const bson::Element& arr) {
+  size_t n = arr.Obj().CountFields();
+  if (n == 0 || n > 100000) {
+    return Status(ErrorCodes::kInvalidLength, "Write batch sizes must be between 1 and 100000. Got " +
+                                                  std::to_string(n) + " operations.");
+  }
+  return Status::OK();
+}
+
+Status CheckWritable(const catalog::Namespace& ns) {
+  BROOK_RETURN_IF_ERROR(catalog::ValidateCollectionName(ns));
+  if (ns.IsOplog()) {
+    return Status(ErrorCodes::kIllegalOperation, "cannot write to '" + ns.ns() + "'");
+  }
+  return Status::OK();
+}
+
+// The `let` of a command merged with a statement's `c` constants.
+bson::Doc MergeLet(std::optional<bson::View> let, bson::View c) {
+  bson::Builder b;
+  if (let) b.AppendAll(*let);
+  b.AppendAll(c);
+  return b.Done();
+}
+
+}  // namespace
+
+Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Builder* reply) {
+  auto ns = CollectionNs(req);
+  if (!ns.ok()) return ns.status();
+  BROOK_RETURN_IF_ERROR(CheckWritable(ns.value()));
+  auto docs = req.body["documents"];
+  if (docs.missing()) return MissingField("insert", "documents");
+  if (!docs.IsArray()) return WrongType("insert", "documents", docs, "array");
+  BROOK_RETURN_IF_ERROR(CheckBatchSize(docs));
+  std::optional<bool> ordered;
+  BROOK_RETURN_IF_ERROR(GetBool(req.body, "insert", "ordered", &ordered));
+  auto retry = BeginRetryableCommand(op);
+  if (!retry.ok()) return retry.status();
+  const RetryContext* rc = retry.value() ? &*retry.value() : nullptr;
+
+  int32_t n = 0;
+  bson::Builder errors;
+  size_t error_count = 0;
+  size_t i = 0;
+  for (const auto& e : docs.Obj()) {
+    Status st;
+    if (!e.IsObject()) {
+      st = WrongType("insert", "documents", e, "object");
+    } else {
+      auto doc = PrepareInsertDocument(e.Obj());
+      st = doc.ok() ? InsertOne(op, ns.value(), doc.value(), rc, StmtIdFor(req.body, i)) : doc.status();
+    }
+    if (st.ok()) {
+      ++n;
+      if (Stats(op)) Stats(op)->opcounters.insert.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      AppendWriteError(&errors, error_count++, static_cast<int32_t>(i), st);
+      if (ordered.value_or(true)) break;
+    }
+    ++i;
+  }
+  reply->AppendInt32("n", n);
+  if (error_count) reply->AppendArray("writeErrors", errors.Done());
+  return Status::OK();
+}
+
+Status HandleUpdate(OperationContext& op, const CommandRequest& req, bson::Builder* reply) {
+  auto ns = CollectionNs(req);
+  if (!ns.ok()) return ns.status();
+  BROOK_RETURN_IF_ERROR(CheckWritable(ns.value()));
+  auto updates = req.body["updates"];
+  if (updates.missing()) return MissingField("update", "updates");
+  if (!updates.IsArray()) return WrongType("update", "updates", updates, "array");
+  BROOK_RETURN_IF_ERROR(CheckBatchSize(updates));
+  std::optional<bool> ordered;
+  BROOK_RETURN_IF_ERROR(GetBool(req.body, "update", "ordered", &ordered));
+  std::optional<bson::View> let;
+  BROOK_RETURN_IF_ERROR(GetObject(req.body, "update", "let", &let));
+  auto retry = BeginRetryableCommand(op);
+  if (!retry.ok()) return retry.status();
+  const RetryContext* rc = retry.value() ? &*retry.value() : nullptr;
+
+  int64_t n = 0, n_modified = 0;
+  bson::Builder errors, upserted;
+  size_t error_count = 0, upserted_count = 0;
+  size_t i = 0;
+  std::string scratch;
+  for (const auto& e : updates.Obj()) {
+    if (Stats(op)) Stats(op)->opcounters.update.fetch_add(1, std::memory_order_relaxed);
+    auto run = [&]() -> StatusWith<UpdateOutcome> {
+      if (!e.IsObject()) return WrongType("update", "updates", e, "object");
+      bson::View stmt = e.Obj();
+      auto q = stmt["q"];
+      if (q.missing()) return MissingField("update.updates", "q");
+      if (!q.IsObject()) return WrongType("update.updates", "q", q, "object");
+      auto u = stmt["u"];
+      if (u.missing()) return MissingField("update.updates", "u");
+      if (!u.IsObject() && !u.IsArray()) return WrongType("update.updates", "u", u, "object");
+      std::optional<bool> upsert, multi;
+      BROOK_RETURN_IF_ERROR(GetBool(stmt, "update.updates", "upsert", &upsert));
+      BROOK_RETURN_IF_ERROR(GetBool(stmt, "update.updates", "multi", &multi));
+      std::optional<bson::View> array_filters, c;
+      BROOK_RETURN_IF_ERROR(GetArray(stmt, "update.updates", "arrayFilters", &array_filters));
+      BROOK_RETURN_IF_ERROR(GetObject(stmt, "update.updates", "c", &c));
+      auto has_collation = ParseCollation(stmt, "update.updates");
+      if (!has_collation.ok()) return has_collation.status();
+      bson::Doc let_vars = MergeLet(let, c.value_or(bson::View()));
+      query::UpdateOptions uopts;
+      uopts.let_variables = let_vars;
+      auto driver = query::UpdateDriver::Parse(u, array_filters.value_or(bson::View()), uopts);
+      if (!driver.ok()) return driver.status();
+      if (multi.value_or(false) &&
+          driver.value()->kind() == query::UpdateDriver::Kind::kReplacement) {
+        return Status(ErrorCodes::kFailedToParse,
+                      "multi update is not supported for replacement-style update");
+      }
+      UpdateRequest ur;
+      ur.query = q.Obj();
+      ur.hint = stmt["hint"];
+      ur.has_collation = has_collation.value();
+      ur.let = let_vars;
+      ur.upsert = upsert.value_or(false);
+      ur.multi = multi.value_or(false);
+      ur.driver = driver.value().get();
+      return ExecuteUpdate(op, ns.value(), ur, ur.multi ? nullptr : rc, StmtIdFor(req.body, i));
+    };
+    auto outcome = run();
+    if (outcome.ok()) {
+      n += outcome.value().n;
+      n_modified += outcome.value().n_modified;
+      if (outcome.value().upserted_id) {
+        upserted.OpenDocument(bson::ArrayKey(upserted_count++, &scratch));
+        upserted.AppendInt32("index", static_cast<int32_t>(i));
+        upserted.Append((*outcome.value().upserted_id)["_id"]);
+        upserted.Close();
+      }
+    } else {
+      AppendWriteError(&errors, error_count++, static_cast<int32_t>(i), outcome.status());
+      if (ordered.value_or(true)) break;
+    }
+    ++i;
+  }
+  reply->AppendInt32("n", static_cast<int32_t>(n));
+  if (upserted_count) reply->AppendArray("upserted", upserted.Done());
+  reply->AppendInt32("nModified", static_cast<int32_t>(n_modified));
+  if (error_count) reply->AppendArray("writeErrors", errors.Done());
+  return Status::OK();
+}
+
+Status HandleDelete(OperationContext& op, const CommandRequest& req, bson::Builder* reply) {
+  auto ns = CollectionNs(req);
+  if (!ns.ok()) return ns.status();
+  BROOK_RETURN_IF_ERROR(CheckWritable(ns.value()));
+  auto deletes = req.body["deletes"];
+  if (deletes.missing()) return MissingField("delete", "deletes");
+  if (!deletes.IsArray()) return WrongType("delete", "deletes", deletes, "array");
+  BROOK_RETURN_IF_ERROR(CheckBatchSize(deletes));
+  std::optional<bool> ordered;
+  BROOK_RETURN_IF_ERROR(GetBool(req.body, "delete", "ordered", &ordered));
+  std::optional<bson::View> let;
+  BROOK_RETURN_IF_ERROR(GetObject(req.body, "delete", "let", &let));
+  auto retry = BeginRetryableCommand(op);
+  if (!retry.ok()) return retry.status();
+  const RetryContext* rc = retry.value() ? &*retry.value() : nullptr;
+
+  int64_t n = 0;
+  bson::Builder errors;
+  size_t error_count = 0;
+  size_t i = 0;
+  for (const auto& e : deletes.Obj()) {
+    if (Stats(op)) Stats(op)->opcounters.remove.fetch_add(1, std::memory_order_relaxed);
+    auto run = [&]() -> StatusWith<DeleteOutcome> {
+      if (!e.IsObject()) return WrongType("delete", "deletes", e, "object");
+      bson::View stmt = e.Obj();
+      auto q = stmt["q"];
+      if (q.missing()) return MissingField("delete.deletes", "q");
+      if (!q.IsObject()) return WrongType("delete.deletes", "q", q, "object");
+      auto limit = stmt["limit"];
+      if (limit.missing()) return MissingField("delete.deletes", "limit");
+      if (!limit.IsNumber()) return WrongType("delete.deletes", "limit", limit, "int");
+      int64_t lim = limit.NumberInt64();
+      if (lim != 0 && lim != 1) {
+        return Status(ErrorCodes::kFailedToParse,
+                      "The limit field in delete objects must be 0 or 1. Got " + std::to_string(lim));
+      }
+      auto has_collation = ParseCollation(stmt, "delete.deletes");
+      if (!has_collation.ok()) return has_collation.status();
+      DeleteRequest dr;
+      dr.query = q.Obj();
+      dr.hint = stmt["hint"];
+      dr.has_collation = has_collation.value();
+      dr.let = let.value_or(bson::View());
+      dr.multi = lim == 0;
+      return ExecuteDelete(op, ns.value(), dr, dr.multi ? nullptr : rc, StmtIdFor(req.body, i));
+    };
+    auto outcome = run();
+    if (outcome.ok()) {
+      n += outcome.value().n;
+    } else {
+      AppendWriteError(&errors, error_count++, static_cast<int32_t>(i), outcome.status());
+      if (ordered.value_or(true)) break;
+    }
+    ++i;
+  }
+  reply->AppendInt32("n", static_cast<int32_t>(n));
+  if (error_count) reply->AppendArray("writeErrors", errors.Done());
+  return Status::OK();
+}
+
+}  // namespace brook::commands

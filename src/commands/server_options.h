@@ -1,0 +1,93 @@
+#pragma once
+// ServerOptions (brookd's startup configuration) and ServerParameters (the named
+// parameters of --setParameter, getParameter and setParameter).
+//
+// Owns: the list of parameters Brook knows, their types, defaults and whether they may
+// change at startup and/or at runtime. An unknown parameter is an error everywhere:
+// brookd refuses to start, setParameter and getParameter answer InvalidOptions (72).
+// Thread-safety: ServerOptions is written once before serving, then read-only.
+// ServerParameters is internally locked: setParameter may run while other commands
+// read parameters.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bson/builder.h"
+#include "bson/document.h"
+#include "util/status.h"
+
+namespace brook::commands {
+
+// Parameter names used by code (other parameters only round-trip through get/set).
+inline constexpr std::string_view kParamEnableTestCommands = "enableTestCommands";
+inline constexpr std::string_view kParamCursorTimeoutMillis = "cursorTimeoutMillis";
+inline constexpr std::string_view kParamTransactionLifetimeLimitSeconds =
+    "transactionLifetimeLimitSeconds";
+inline constexpr std::string_view kParamLogLevel = "logLevel";
+inline constexpr std::string_view kParamSlowOpThresholdMs = "slowOpThresholdMs";
+
+class ServerParameters {
+ public:
+  enum class Kind { kBool, kInt, kString, kDocument };
+
+  ServerParameters();  // registers every known parameter with its default
+
+  // --setParameter name=value: the value is parsed by the parameter's kind ("1", "true").
+  Status SetFromString(std::string_view name, std::string_view value);
+  // setParameter command: only parameters settable at runtime. On success *previous
+  // receives {was: <old value>} fields if non-null.
+  Status SetRuntime(std::string_view name, const bson::Element& value, bson::Builder* previous);
+
+  bool Known(std::string_view name) const;
+  // Appends `name: value`; false if unknown.
+  bool AppendValue(std::string_view name, bson::Builder* out) const;
+  // getParameter {showDetails: true}: `name: {value, settableAtRuntime, settableAtStartup}`.
+  bool AppendDetails(std::string_view name, bson::Builder* out) const;
+  std::vector<std::string> Names() const;
+
+  bool GetBool(std::string_view name) const;
+  int64_t GetInt(std::string_view name) const;
+
+ private:
+  struct Param {
+    Kind kind;
+    bool runtime;
+    bool startup;
+    bool flag = false;
+    int64_t number = 0;
+    std::string text;
+    bson::Doc doc;
+  };
+  Status Assign(Param& p, std::string_view name, const bson::Element& value);
+  void AppendLocked(const std::string& name, const Param& p, bson::Builder* out) const;
+
+  mutable std::mutex mu_;
+  std::map<std::string, Param, std::less<>> params_;
+};
+
+struct ServerOptions {
+  int port = 27017;
+  std::string bind_ip = "127.0.0.1";
+  std::string dbpath = "./data";
+  std::string repl_set = "rs0";
+  std::string advertise;  // host:port quoted in hello; defaults to bind_ip:port
+  int64_t oplog_size_mb = 1024;
+  std::string config_file;
+  std::string logpath;  // empty: stderr
+  int64_t max_conns = 10000;
+  int io_threads = 0;   // 0: max(4, 2 * cores)
+
+  std::vector<std::string> argv;  // getCmdLineOpts.argv
+  bson::Doc parsed;               // getCmdLineOpts.parsed (MongoDB's nested shape)
+
+  // Not const through `const ServerOptions*`: parameters change at runtime, under
+  // their own lock.
+  std::unique_ptr<ServerParameters> parameters = std::make_unique<ServerParameters>();
+};
+
+}  // namespace brook::commands

@@ -1,0 +1,110 @@
+#include "commands/sessions.h"
+
+#include "bson/builder.h"
+#include "storage/engine.h"
+
+namespace brook::commands {
+namespace {
+
+constexpr std::string_view kPrefix = "rw";
+
+void AppendSigned64(int64_t v, std::string* out) {
+  uint64_t u = static_cast<uint64_t>(v) ^ (uint64_t{1} << 63);
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>(u >> (8 * i)));
+}
+
+void AppendSigned32(int32_t v, std::string* out) {
+  uint32_t u = static_cast<uint32_t>(v) ^ (uint32_t{1} << 31);
+  for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>(u >> (8 * i)));
+}
+
+int64_t ReadSigned64(std::string_view b) {
+  uint64_t u = 0;
+  for (int i = 0; i < 8; ++i) u = (u << 8) | static_cast<uint8_t>(b[i]);
+  return static_cast<int64_t>(u ^ (uint64_t{1} << 63));
+}
+
+std::string SessionPrefix(const std::string& lsid_id) {
+  std::string k(kPrefix);
+  k += lsid_id;
+  return k;
+}
+
+}  // namespace
+
+std::string RetryableStmtKey(const RetryableStmt& stmt) {
+  std::string k = SessionPrefix(stmt.lsid_id);
+  AppendSigned64(stmt.txn_number, &k);
+  AppendSigned32(stmt.stmt_id, &k);
+  return k;
+}
+
+SessionCatalog::SessionCatalog(storage::Engine* engine) : engine_(engine) {}
+
+StatusWith<std::string> SessionCatalog::LsidKey(bson::View lsid) {
+  auto id = lsid["id"];
+  if (id.type() != bson::Type::kBinary || id.Bin().subtype != 4 || id.Bin().bytes.size() != 16) {
+    return Status(ErrorCodes::kBadValue, "lsid.id must be a UUID");
+  }
+  return std::string(id.Bin().bytes);
+}
+
+StatusWith<int64_t> SessionCatalog::LoadHighest(const std::string& lsid_id) {
+  std::string prefix = SessionPrefix(lsid_id);
+  std::string upper = prefix;
+  upper.append(12, '\xff');
+  auto snap = engine_->GetSnapshot();
+  auto it = snap->NewIterator(storage::Family::kSessions, prefix, upper + '\xff');
+  it->SeekForPrev(upper);
+  if (it->Valid() && it->key().substr(0, prefix.size()) == prefix &&
+      it->key().size() == prefix.size() + 12) {
+    return ReadSigned64(it->key().substr(prefix.size(), 8));
+  }
+  BROOK_RETURN_IF_ERROR(it->status());
+  return int64_t{-1};
+}
+
+Status SessionCatalog::CheckAndAdvanceTxnNumber(const std::string& lsid_id, int64_t txn_number) {
+  std::lock_guard lock(mu_);
+  auto it = highest_.find(lsid_id);
+  if (it == highest_.end()) {
+    auto loaded = LoadHighest(lsid_id);
+    if (!loaded.ok()) return loaded.status();
+    it = highest_.emplace(lsid_id, loaded.value()).first;
+  }
+  if (txn_number < it->second) {
+    return Status(ErrorCodes::kTransactionTooOld,
+                  "Cannot start transaction " + std::to_string(txn_number) +
+                      " on session because a newer transaction " + std::to_string(it->second) +
+                      " has already started");
+  }
+  it->second = txn_number;
+  return Status::OK();
+}
+
+StatusWith<std::optional<bson::Doc>> SessionCatalog::FindExecuted(storage::Snapshot& snap,
+                                                                  const RetryableStmt& stmt) {
+  auto r = snap.Get(storage::Family::kSessions, RetryableStmtKey(stmt));
+  if (!r.ok()) {
+    if (r.status() == ErrorCodes::kNoSuchKey) return std::optional<bson::Doc>();
+    return r.status();
+  }
+  bson::View record(r.value().data());
+  auto result = record["result"];
+  if (!result.IsObject()) return std::optional<bson::Doc>();
+  return std::optional<bson::Doc>(bson::Doc::CopyOf(result.Obj()));
+}
+
+void SessionCatalog::RecordExecuted(storage::WriteUnit& unit, const RetryableStmt& stmt,
+                                    bson::View result) {
+  bson::Builder b;
+  b.AppendDocument("result", result);
+  unit.Put(storage::Family::kSessions, RetryableStmtKey(stmt), b.Done().bytes());
+}
+
+void SessionCatalog::Forget(const std::string& lsid_id) {
+  std::lock_guard lock(mu_);
+  highest_.erase(lsid_id);
+}
+
+}  // namespace brook::commands

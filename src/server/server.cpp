@@ -1,0 +1,165 @@
+#include "server/server.h"
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+
+#include "bson/builder.h"
+#include "commands/server_options.h"
+#include "commands/server_stats.h"
+#include "server/connection.h"
+#include "server/logging.h"
+#include "storage/engine.h"
+
+namespace brook::server {
+
+Server::Server(commands::ServiceContext& service)
+    : service_(service),
+      waiters_(io_, [&service] {
+        return service.engine ? service.engine->durable() : bson::Timestamp{};
+      }),
+      dispatcher_(service, waiters_),
+      acceptor_(asio::make_strand(io_)),
+      signals_(io_, SIGINT, SIGTERM) {
+  if (service_.engine) service_.engine->SetWatermarkListener([this] { waiters_.OnWatermarksMoved(); });
+}
+
+Server::~Server() {
+  // The engine outlives us; detach so it never calls into a dead Waiters.
+  if (service_.engine) service_.engine->SetWatermarkListener([] {});
+}
+
+Status Server::Listen() {
+  const commands::ServerOptions* opts = service_.options;
+  std::string ip = opts ? opts->bind_ip : "127.0.0.1";
+  int port = opts ? opts->port : 27017;
+  std::error_code ec;
+  auto address = asio::ip::make_address(ip, ec);
+  if (ec) return Status(ErrorCodes::kBadValue, "invalid --bind_ip '" + ip + "': " + ec.message());
+  asio::ip::tcp::endpoint ep(address, static_cast<uint16_t>(port));
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status(ErrorCodes::kHostUnreachable,
+                  "Failed to listen on " + ip + ":" + std::to_string(port) + ": " + ec.message());
+  }
+  bound_port_ = acceptor_.local_endpoint(ec).port();
+  return Status::OK();
+}
+
+asio::awaitable<void> Server::AcceptLoop() {
+  commands::ServerStats* stats = service_.stats;
+  const int64_t max_conns = service_.options ? service_.options->max_conns : 10000;
+  for (;;) {
+    std::error_code ec;
+    asio::ip::tcp::socket socket = co_await acceptor_.async_accept(
+        asio::make_strand(io_), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (shutting_down_.load() || ec == asio::error::operation_aborted) co_return;
+      continue;  // e.g. EMFILE: keep serving the connections we have
+    }
+    std::string remote;
+    {
+      std::error_code rec;
+      auto ep = socket.remote_endpoint(rec);
+      if (!rec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    int64_t current = stats ? stats->connections_current.load() : 0;
+    if (current >= max_conns) {
+      bson::Builder attr;
+      attr.AppendString("remote", remote);
+      attr.AppendInt64("connectionCount", current);
+      Log('I', "NETWORK", 22942, "listener",
+          "Connection refused because there are too many open connections", attr.Done());
+      std::error_code cec;
+      socket.close(cec);
+      continue;
+    }
+    int64_t id = next_connection_id_.fetch_add(1);
+    if (stats) {
+      current = stats->connections_current.fetch_add(1) + 1;
+      stats->connections_total_created.fetch_add(1);
+    }
+    bson::Builder attr;
+    attr.AppendString("remote", remote);
+    attr.AppendInt64("connectionId", id);
+    attr.AppendInt64("connectionCount", current);
+    Log('I', "NETWORK", 22943, "listener", "Connection accepted", attr.Done());
+
+    auto conn = std::make_shared<Connection>(std::move(socket), *this, id);
+    {
+      std::lock_guard lock(mu_);
+      connections_[id] = conn;
+    }
+    // On the socket's own strand, so socket operations, Close() and the connection's
+    // Waiters timers all share one executor.
+    asio::co_spawn(conn->socket_executor(), Connection::Run(conn), asio::detached);
+    if (shutting_down_.load()) conn->Close();
+  }
+}
+
+void Server::Forget(int64_t connection_id) {
+  int64_t remaining = 0;
+  if (auto* stats = service_.stats) remaining = stats->connections_current.fetch_sub(1) - 1;
+  {
+    std::lock_guard lock(mu_);
+    connections_.erase(connection_id);
+  }
+  bson::Builder attr;
+  attr.AppendInt64("connectionId", connection_id);
+  attr.AppendInt64("connectionCount", remaining);
+  Log('I', "NETWORK", 22944, "conn" + std::to_string(connection_id), "Connection ended", attr.Done());
+  cv_.notify_all();
+}
+
+void Server::Shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_requested_) return;
+    stop_requested_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Server::Run() {
+  signals_.async_wait([this](const std::error_code& ec, int signo) {
+    if (ec) return;
+    bson::Builder attr;
+    attr.AppendInt32("signal", signo);
+    Log('I', "CONTROL", 23377, "signalProcessing", "Received signal", attr.Done());
+    Shutdown();
+  });
+  asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
+
+  int threads = service_.options ? service_.options->io_threads : 0;
+  if (threads <= 0) threads = std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
+  auto guard = asio::make_work_guard(io_);
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i) pool.emplace_back([this] { io_.run(); });
+
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return stop_requested_; });
+
+  Log('I', "CONTROL", 4784901, "signalProcessing", "Shutting down the network listener");
+  shutting_down_.store(true);
+  asio::post(acceptor_.get_executor(), [this] {
+    std::error_code ec;
+    acceptor_.close(ec);
+  });
+  signals_.cancel();
+  waiters_.Shutdown();
+  for (auto& [id, weak] : connections_) {
+    if (auto conn = weak.lock()) conn->Close();
+  }
+  // Let in-flight replies finish, but never hang on a stuck client.
+  cv_.wait_for(lock, std::chrono::seconds(3), [this] { return connections_.empty(); });
+  lock.unlock();
+  guard.reset();
+  io_.stop();
+  for (auto& t : pool) t.join();
+  Log('I', "NETWORK", 4784905, "signalProcessing", "Shutting down the global connection pool");
+}
+
+}  // namespace brook::server

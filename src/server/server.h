@@ -1,0 +1,77 @@
+#pragma once
+// The network server: an Asio listener, one coroutine per connection, an io_context run
+// by a pool of threads, and graceful shutdown.
+//
+// Owns: the acceptor, the live connections, the Dispatcher and the Waiters. Every
+// connection runs on its own strand, so one connection's handlers never run
+// concurrently while different connections run in parallel. Handlers are synchronous
+// and short; anything that waits goes through Waiters and never holds a thread.
+// Shutdown (SIGINT/SIGTERM or Shutdown()): stop accepting, wake every waiter, close
+// every connection, let in-flight replies finish for a short grace period, stop the
+// io threads. The caller then closes the storage engine.
+// Thread-safety: Shutdown() and the accessors are thread-safe; Listen and Run are called
+// once, from the main thread.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "commands/operation_context.h"
+#include "server/asio_fwd.h"
+#include "server/dispatcher.h"
+#include "server/waiters.h"
+#include "util/status.h"
+
+namespace brook::server {
+
+class Connection;
+
+class Server {
+ public:
+  // `service` must outlive the server; its engine (if any) gets the watermark listener.
+  explicit Server(commands::ServiceContext& service);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds bind_ip:port from the service options (port 0 picks a free port).
+  Status Listen();
+  // Serves until Shutdown() or a SIGINT/SIGTERM; returns after the io threads stopped.
+  void Run();
+  void Shutdown();
+
+  int port() const { return bound_port_; }
+  bool shutting_down() const { return shutting_down_.load(); }
+  int32_t NextRequestId() { return next_request_id_.fetch_add(1, std::memory_order_relaxed); }
+  Dispatcher& dispatcher() { return dispatcher_; }
+  Waiters& waiters() { return waiters_; }
+  commands::ServiceContext& service() { return service_; }
+  void Forget(int64_t connection_id);
+
+ private:
+  asio::awaitable<void> AcceptLoop();
+
+  commands::ServiceContext& service_;
+  asio::io_context io_;
+  Waiters waiters_;
+  Dispatcher dispatcher_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  int bound_port_ = 0;
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<int32_t> next_request_id_{1};
+  std::atomic<int64_t> next_connection_id_{1};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_requested_ = false;
+  std::unordered_map<int64_t, std::weak_ptr<Connection>> connections_;
+};
+
+}  // namespace brook::server

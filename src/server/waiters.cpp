@@ -1,0 +1,108 @@
+#include "server/waiters.h"
+
+namespace brook::server {
+
+struct Waiters::Waiter {
+  Waiter(asio::any_io_executor ex, std::optional<bson::Timestamp> t, bool strict)
+      : timer(ex), target(t), strictly_after(strict) {}
+  asio::steady_timer timer;
+  std::optional<bson::Timestamp> target;  // nullopt: a plain sleep
+  bool strictly_after;
+  bool woken = false;  // guarded by Waiters::mu_
+
+  bool Satisfied(bson::Timestamp durable) const {
+    if (!target) return false;
+    return strictly_after ? durable > *target : durable >= *target;
+  }
+};
+
+Waiters::Waiters(asio::io_context& io, std::function<bson::Timestamp()> durable)
+    : io_(io), durable_(std::move(durable)) {}
+
+void Waiters::OnWatermarksMoved() {
+  if (pass_pending_.exchange(true)) return;
+  asio::post(io_, [this] { WakePass(); });
+}
+
+void Waiters::Wake(const std::shared_ptr<Waiter>& w) {
+  // Called with mu_ held. The cancel runs on the waiter's own strand.
+  if (w->woken) return;
+  w->woken = true;
+  asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+}
+
+void Waiters::WakePass() {
+  // Clear first: a move during this pass schedules another pass, so none is missed.
+  pass_pending_.store(false);
+  bson::Timestamp durable = durable_();
+  std::lock_guard lock(mu_);
+  for (const auto& w : waiters_) {
+    if (w->Satisfied(durable)) Wake(w);
+  }
+}
+
+void Waiters::Shutdown() {
+  shutdown_.store(true);
+  std::lock_guard lock(mu_);
+  for (const auto& w : waiters_) Wake(w);
+}
+
+size_t Waiters::size() const {
+  std::lock_guard lock(mu_);
+  return waiters_.size();
+}
+
+asio::awaitable<bool> Waiters::Wait(std::optional<bson::Timestamp> target, bool strictly_after,
+                                    std::optional<Clock::time_point> deadline) {
+  auto ex = co_await asio::this_coro::executor;
+  auto w = std::make_shared<Waiter>(ex, target, strictly_after);
+  std::list<std::shared_ptr<Waiter>>::iterator pos;
+  {
+    std::lock_guard lock(mu_);
+    pos = waiters_.insert(waiters_.end(), w);
+  }
+  bool reached = false;
+  for (;;) {
+    // Checked after registering, so a move between this check and the wait below still
+    // reaches us through the wake pass.
+    if (target && w->Satisfied(durable_())) {
+      reached = true;
+      break;
+    }
+    if (shutdown_.load()) break;
+    auto now = Clock::now();
+    if (deadline && now >= *deadline) break;
+    {
+      std::lock_guard lock(mu_);
+      if (w->woken && !shutdown_.load()) {
+        // A stale wake whose cancel already ran: re-arm.
+        w->woken = false;
+      }
+    }
+    // Bounded slices keep the expiry arithmetic far from overflow for "no deadline".
+    auto until = deadline ? *deadline : now + std::chrono::hours(1);
+    w->timer.expires_at(until);
+    std::error_code ec;
+    co_await w->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  {
+    std::lock_guard lock(mu_);
+    waiters_.erase(pos);
+  }
+  co_return reached;
+}
+
+asio::awaitable<bool> Waiters::WaitDurableAtLeast(bson::Timestamp ts,
+                                                  std::optional<Clock::time_point> deadline) {
+  co_return co_await Wait(ts, false, deadline);
+}
+
+asio::awaitable<bool> Waiters::WaitDurableAfter(bson::Timestamp after, Clock::time_point deadline) {
+  co_return co_await Wait(after, true, deadline);
+}
+
+asio::awaitable<void> Waiters::Sleep(std::chrono::milliseconds d) {
+  co_await Wait(std::nullopt, false, Clock::now() + d);
+}
+
+}  // namespace brook::server

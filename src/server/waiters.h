@@ -1,0 +1,80 @@
+#pragma once
+// Waiters: the one place where anything waits on a storage watermark or a timer
+// (STYLE.md 7, after Redis's blocked.c).
+//
+// Who waits:
+//   - j:true / w:"majority" writers and fsync: until durable >= the write's timestamp
+//     (WaitDurableAtLeast), bounded by wtimeout when given;
+//   - awaitData getMores (change streams, tailable cursors): until durable > the last
+//     timestamp they saw, or their maxTimeMS deadline (WaitDurableAfter);
+//   - awaitable hello and failCommand's blockConnection: a plain delay (Sleep), cut short
+//     at shutdown.
+//
+// Mechanism: a waiter is a coroutine suspended on its own asio::steady_timer, set to its
+// deadline, on the connection's executor (a strand). It registers itself in one list,
+// then checks its condition, then waits; so no wake-up can fall between check and wait.
+// The storage engine calls OnWatermarksMoved() from its commit or sync thread; that only
+// sets a flag and, if no pass is pending, posts ONE wake pass onto the io_context. The
+// pass reads the durable watermark once and, for every waiter now satisfied, posts
+// timer.cancel() to that waiter's own executor (timers are not thread-safe, so they are
+// only touched from their strand). The woken coroutine re-checks its condition and
+// returns. A commit therefore costs one atomic exchange; the number of waiters only
+// matters in the wake pass, off the commit path.
+//
+// Thread-safety: all methods are thread-safe. Coroutine methods must be awaited from a
+// coroutine running on a strand (each connection runs on its own strand).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "bson/types.h"
+#include "server/asio_fwd.h"
+
+namespace brook::server {
+
+class Waiters {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // `durable` reads the engine's durable watermark; it is called from io threads only.
+  Waiters(asio::io_context& io, std::function<bson::Timestamp()> durable);
+  Waiters(const Waiters&) = delete;
+  Waiters& operator=(const Waiters&) = delete;
+
+  // For Engine::SetWatermarkListener: cheap, never blocks, any thread.
+  void OnWatermarksMoved();
+
+  // True once durable >= ts; false if the deadline (if any) passed or at shutdown.
+  asio::awaitable<bool> WaitDurableAtLeast(bson::Timestamp ts,
+                                           std::optional<Clock::time_point> deadline);
+  // True once durable > after; false at the deadline or at shutdown.
+  asio::awaitable<bool> WaitDurableAfter(bson::Timestamp after, Clock::time_point deadline);
+  // Waits `d` (returns early at shutdown).
+  asio::awaitable<void> Sleep(std::chrono::milliseconds d);
+
+  // Wakes every waiter; later waits return immediately.
+  void Shutdown();
+  bool shutting_down() const { return shutdown_.load(); }
+  size_t size() const;
+
+ private:
+  struct Waiter;
+  asio::awaitable<bool> Wait(std::optional<bson::Timestamp> target, bool strictly_after,
+                             std::optional<Clock::time_point> deadline);
+  void WakePass();
+  void Wake(const std::shared_ptr<Waiter>& w);
+
+  asio::io_context& io_;
+  std::function<bson::Timestamp()> durable_;
+  std::atomic<bool> pass_pending_{false};
+  std::atomic<bool> shutdown_{false};
+  mutable std::mutex mu_;
+  std::list<std::shared_ptr<Waiter>> waiters_;
+};
+
+}  // namespace brook::server
