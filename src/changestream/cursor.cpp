@@ -1,0 +1,183 @@
+#include "changestream/cursor.h"
+
+#include "changestream/host.h"
+#include "storage/engine.h"
+
+namespace brook::changestream {
+namespace {
+
+bson::Timestamp NextTick(bson::Timestamp ts) { return bson::Timestamp::FromUint64(ts.AsUint64() + 1); }
+
+}  // namespace
+
+StatusWith<std::unique_ptr<ChangeStreamCursor>> ChangeStreamCursor::Open(
+    std::shared_ptr<const ChangeStreamPlan> plan, ChangeStreamHost* host, storage::Engine* engine) {
+  std::unique_ptr<ChangeStreamCursor> c(new ChangeStreamCursor());
+  c->plan_ = std::move(plan);
+  c->host_ = host;
+  c->engine_ = engine;
+  const ChangeStreamPlan& p = *c->plan_;
+  c->match_ = std::make_unique<OplogMatchStage>(&p.predicate);
+  c->unwind_ = std::make_unique<UnwindTransactionStage>(&p.predicate);
+  c->transform_ = std::make_unique<TransformStage>(&p.spec);
+  c->stages_ = BuildEventStages(p, host);
+
+  switch (p.start.kind) {
+    case StartPoint::Kind::kNow:
+      c->next_ts_ = NextTick(engine->ClusterTime());
+      c->pbrt_ = ResumeToken::HighWaterMark(c->next_ts_);
+      break;
+    case StartPoint::Kind::kOperationTime:
+      c->next_ts_ = p.start.at;
+      c->pbrt_ = ResumeToken::HighWaterMark(p.start.at);
+      break;
+    case StartPoint::Kind::kResumeAfter:
+    case StartPoint::Kind::kStartAfter:
+      // MongoDB scans from the token's clusterTime inclusive ($gte) and lets stages 5 and
+      // 8 swallow what the client already has.
+      c->next_ts_ = p.start.at;
+      c->pbrt_ = ResumeToken::FromData(*p.start.token);
+      break;
+  }
+  for (const auto& stage : c->stages_) {
+    if (auto* check = dynamic_cast<CheckResumabilityStage*>(stage.get())) {
+      Status history = check->CheckHistory(engine->oldest_oplog_ts());
+      if (!history.ok()) return history.WithLabel(labels::kNonResumableChangeStreamError);
+    }
+  }
+  return c;
+}
+
+Status ChangeStreamCursor::ProcessEntry(std::string_view raw) {
+  bson::Doc entry_doc{std::string(raw)};
+  auto entry = ParseOplogEntry(entry_doc);
+  if (!entry.ok()) return entry.status();
+  // Stages 1-3.
+  if (!match_->Matches(entry.value())) return Status::OK();
+  std::vector<OplogEntry> ops;
+  BROOK_RETURN_IF_ERROR(unwind_->Unwind(entry.value(), &ops));
+  for (const auto& op : ops) {
+    auto event = transform_->Transform(op);
+    if (!event.ok()) return event.status();
+    if (!event.value()) continue;
+    // Stages 4-11.
+    StreamItem item;
+    item.event = std::move(*event.value());
+    std::vector<StreamItem> out;
+    BROOK_RETURN_IF_ERROR(RunEventStages(stages_, 0, std::move(item), &out));
+    for (auto& o : out) pending_.push_back(std::move(o));
+  }
+  return Status::OK();
+}
+
+StatusWith<ChangeStreamBatch> ChangeStreamCursor::NextBatch(size_t max_events, size_t max_bytes) {
+  if (!error_.ok()) return error_;
+  ChangeStreamBatch batch;
+  size_t bytes = 0;
+  // Moves built events into the batch; false when the batch is full or the stream ended.
+  auto drain = [&]() -> bool {
+    while (!pending_.empty() && !invalidated_) {
+      StreamItem& item = pending_.front();
+      if (item.doc) {
+        if (batch.events.size() >= max_events) return false;
+        if (!batch.events.empty() && bytes + item.doc->size() > max_bytes) return false;
+        bytes += item.doc->size();
+        batch.events.push_back(std::move(*item.doc));
+      }
+      pbrt_ = item.event.token;
+      if (item.event.ends_stream) {
+        invalidated_ = true;
+        pending_.clear();
+        return false;
+      }
+      pending_.pop_front();
+    }
+    return !invalidated_;
+  };
+
+  bool room = drain();
+  if (room && max_events > 0) {
+    bson::Timestamp durable = engine_->durable();
+    if (next_ts_ <= durable) {
+      auto it = engine_->NewOplogIterator(next_ts_, /*durable_only=*/true);
+      it->Seek(storage::EncodeOplogKey(next_ts_));  // the resume point: one seek
+      size_t scanned = 0;
+      bool complete = true;
+      for (; it->Valid(); it->Next()) {
+        bson::Timestamp ts = storage::DecodeOplogKey(it->key());
+        if (ts > durable) break;
+        if (scanned++ == kMaxEntriesPerBatch) {
+          complete = false;
+          break;
+        }
+        Status s = ProcessEntry(it->value());
+        if (!s.ok()) {
+          error_ = s;
+          return s;
+        }
+        next_ts_ = NextTick(ts);
+        if (!drain()) {
+          complete = false;
+          break;
+        }
+      }
+      if (!it->status().ok()) {
+        error_ = it->status();
+        return error_;
+      }
+      // Every entry at or below `durable` has been read: the stream is positioned after it.
+      if (complete && NextTick(durable) > next_ts_) next_ts_ = NextTick(durable);
+    }
+  }
+  if (pending_.empty() && !invalidated_) {
+    ResumeToken hwm = ResumeToken::HighWaterMark(next_ts_);
+    if (hwm.Compare(pbrt_) > 0) pbrt_ = hwm;
+  }
+  batch.invalidated = invalidated_;
+  batch.post_batch_resume_token = pbrt_.ToDocument();
+  return batch;
+}
+
+bool IsResumableChangeStreamErrorCode(int32_t code) {
+  switch (code) {
+    case 6:      // HostUnreachable
+    case 7:      // HostNotFound
+    case 89:     // NetworkTimeout
+    case 91:     // ShutdownInProgress
+    case 133:    // FailedToSatisfyReadPreference
+    case 150:    // StaleEpoch
+    case 189:    // PrimarySteppedDown
+    case 234:    // RetryChangeStream
+    case 262:    // ExceededTimeLimit
+    case 63:     // StaleShardVersion
+    case 9001:   // SocketException
+    case 10107:  // NotWritablePrimary
+    case 11600:  // InterruptedAtShutdown
+    case 11602:  // InterruptedDueToReplStateChange
+    case 13388:  // StaleConfig
+    case 13435:  // NotPrimaryNoSecondaryOk
+    case 13436:  // NotPrimaryOrSecondary
+      return true;
+    default:
+      return false;
+  }
+}
+
+Status AddChangeStreamErrorLabels(Status status, bool is_get_more) {
+  if (status.ok()) return status;
+  int32_t code = status.code();
+  if (code == static_cast<int32_t>(ErrorCodes::kChangeStreamFatalError) ||
+      code == static_cast<int32_t>(ErrorCodes::kChangeStreamHistoryLost)) {
+    if (!status.HasLabel(labels::kNonResumableChangeStreamError)) {
+      return status.WithLabel(labels::kNonResumableChangeStreamError);
+    }
+    return status;
+  }
+  if (is_get_more && IsResumableChangeStreamErrorCode(code) &&
+      !status.HasLabel(labels::kResumableChangeStreamError)) {
+    return status.WithLabel(labels::kResumableChangeStreamError);
+  }
+  return status;
+}
+
+}  // namespace brook::changestream

@@ -1,0 +1,101 @@
+#pragma once
+// ChangeStreamCursor: one open change stream, reading the oplog through the stages.
+//
+// Owns: the stream's position in the oplog, its per-cursor stage objects (stages.h), the
+// events already built but not yet returned, and its postBatchResumeToken.
+// Reading: Open() seeks the oplog at the start point (RocksDB seek to the token's
+// clusterTime, never a scan from the start); NextBatch() reads entries up to the durable
+// watermark as of the call, runs them through the stages, and returns. It never blocks:
+// when it reaches the durable watermark it returns what it has, and the command layer
+// waits (waiters module) until Engine::durable() >= next_scan_ts() or maxTimeMS, then
+// calls NextBatch again.
+// Ordering: the tokens of delivered events strictly increase; postBatchResumeToken never
+// goes backwards. With nothing to return it is a high-water mark just past what was
+// scanned, so it moves forward even when no event matched.
+// Start of a new ("now") stream: one tick after the visible watermark (MongoDB's
+// lastApplied + 1: what was acknowledged before the stream opened is not reported),
+// and its first postBatchResumeToken is the high-water mark at that point.
+// Errors carry MongoDB's codes and labels (280/286 NonResumableChangeStreamError). An
+// error is sticky: the cursor returns it again on every later call.
+// Many streams: each cursor reads with its own iterator today; docs/change-streams.md
+// ("one reader, many cursors") describes the shared tailer, window and predicate index
+// that will feed cursors at the head from one decode per entry (stages 1-3 already hold
+// no per-cursor state, so they move into the tailer unchanged).
+// Thread-safety: one thread at a time (the command layer pins the cursor per getMore).
+
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "bson/document.h"
+#include "changestream/plan.h"
+#include "changestream/resume_token.h"
+#include "changestream/stages.h"
+#include "util/status.h"
+
+namespace brook::storage {
+class Engine;
+}
+
+namespace brook::changestream {
+
+class ChangeStreamHost;
+
+struct ChangeStreamBatch {
+  std::vector<bson::Doc> events;
+  bson::Doc post_batch_resume_token;  // {_data: "<hex>"}
+  // The stream ended with this batch (after an invalidate): reply with cursor id 0.
+  bool invalidated = false;
+};
+
+class ChangeStreamCursor {
+ public:
+  // Caps the oplog entries one NextBatch reads, so a far-behind stream answers in bounded
+  // time (with a high-water mark) instead of scanning the whole oplog in one getMore.
+  static constexpr size_t kMaxEntriesPerBatch = 10000;
+
+  // `host` and `engine` must outlive the cursor. Fails with 286 ChangeStreamHistoryLost
+  // when the oplog no longer reaches back to the start point.
+  static StatusWith<std::unique_ptr<ChangeStreamCursor>> Open(std::shared_ptr<const ChangeStreamPlan> plan,
+                                                              ChangeStreamHost* host, storage::Engine* engine);
+
+  // Up to `max_events` events and about `max_bytes` bytes (the first event always fits).
+  // max_events 0 returns no event but still a current postBatchResumeToken (an aggregate
+  // with batchSize 0 only positions the stream).
+  StatusWith<ChangeStreamBatch> NextBatch(size_t max_events, size_t max_bytes);
+
+  const ResumeToken& post_batch_resume_token() const { return pbrt_; }
+  bool invalidated() const { return invalidated_; }
+  // New events may exist once Engine::durable() >= this: what a waiting getMore waits for.
+  bson::Timestamp next_scan_ts() const { return next_ts_; }
+  // Whether built events are waiting (a getMore should not wait then).
+  bool has_buffered_events() const { return !pending_.empty(); }
+  const ChangeStreamPlan& plan() const { return *plan_; }
+
+ private:
+  ChangeStreamCursor() = default;
+  Status ProcessEntry(std::string_view raw);
+
+  std::shared_ptr<const ChangeStreamPlan> plan_;
+  ChangeStreamHost* host_ = nullptr;
+  storage::Engine* engine_ = nullptr;
+  std::unique_ptr<OplogMatchStage> match_;
+  std::unique_ptr<UnwindTransactionStage> unwind_;
+  std::unique_ptr<TransformStage> transform_;
+  std::vector<std::unique_ptr<EventStage>> stages_;
+
+  bson::Timestamp next_ts_;  // the next oplog timestamp to read (inclusive)
+  std::deque<StreamItem> pending_;
+  ResumeToken pbrt_ = ResumeToken::HighWaterMark({});
+  bool invalidated_ = false;
+  Status error_;
+};
+
+// The MongoDB error labels for an error a change-stream aggregate or getMore returns:
+// NonResumableChangeStreamError for 280/286, ResumableChangeStreamError (getMore only)
+// for the codes MongoDB deems resumable (network, not-primary, shutdown, 234, 133, ...).
+Status AddChangeStreamErrorLabels(Status status, bool is_get_more);
+bool IsResumableChangeStreamErrorCode(int32_t code);
+
+}  // namespace brook::changestream
