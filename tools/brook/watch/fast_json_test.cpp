@@ -1,0 +1,93 @@
+#include "watch/fast_json.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "watch/bson_util.h"
+
+namespace brook::watch {
+namespace {
+
+std::string Libbson(const bson_t* d) { return ToExtJson(d, JsonFormat::kRelaxed); }
+std::string Fast(const bson_t* d) {
+  std::string s;
+  AppendRelaxedJson(d, &s);
+  return s;
+}
+
+void AppendRandom(bson_t* b, const char* key, std::mt19937* rng, int depth);
+
+void FillRandom(bson_t* b, std::mt19937* rng, int depth, bool array) {
+  int n = std::uniform_int_distribution<int>(0, 5)(*rng);
+  for (int k = 0; k < n; ++k) {
+    std::string key = array ? std::to_string(k) : (k % 4 == 3 ? std::string("k\"\xc3\xa9\n") : "k" + std::to_string(k));
+    AppendRandom(b, key.c_str(), rng, depth);
+  }
+}
+
+void AppendRandom(bson_t* b, const char* key, std::mt19937* rng, int depth) {
+  int kind = std::uniform_int_distribution<int>(0, 15)(*rng);
+  if (depth > 3 && kind >= 12) kind = 0;
+  switch (kind) {
+    case 0: BSON_APPEND_UTF8(b, key, "plain text 123"); break;
+    case 1: BSON_APPEND_UTF8(b, key, "esc \" \\ \n \t \x01 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"); break;
+    case 2: BSON_APPEND_INT32(b, key, static_cast<int32_t>((*rng)()) ); break;
+    case 3: BSON_APPEND_INT64(b, key, static_cast<int64_t>((*rng)()) * -977); break;
+    case 4: BSON_APPEND_BOOL(b, key, (*rng)() & 1); break;
+    case 5: BSON_APPEND_NULL(b, key); break;
+    case 6: BSON_APPEND_TIMESTAMP(b, key, (*rng)(), (*rng)()); break;
+    case 7: {
+      bson_oid_t oid;
+      bson_oid_init(&oid, nullptr);
+      BSON_APPEND_OID(b, key, &oid);
+      break;
+    }
+    case 8: BSON_APPEND_DOUBLE(b, key, static_cast<double>((*rng)()) / 7.0); break;
+    case 9: BSON_APPEND_DATE_TIME(b, key, static_cast<int64_t>((*rng)()) * 1000 - 5000); break;
+    case 10: BSON_APPEND_BINARY(b, key, BSON_SUBTYPE_BINARY, reinterpret_cast<const uint8_t*>("\x01\x02"), 2); break;
+    case 11: BSON_APPEND_UTF8(b, key, ""); break;
+    case 12:
+    case 13: {
+      bson_t child;
+      BSON_APPEND_DOCUMENT_BEGIN(b, key, &child);
+      FillRandom(&child, rng, depth + 1, false);
+      bson_append_document_end(b, &child);
+      break;
+    }
+    default: {
+      bson_t child;
+      BSON_APPEND_ARRAY_BEGIN(b, key, &child);
+      FillRandom(&child, rng, depth + 1, true);
+      bson_append_array_end(b, &child);
+      break;
+    }
+  }
+}
+
+TEST(FastJson, MatchesLibbsonOnTypicalEvents) {
+  std::string err;
+  BsonDoc ev = BsonDoc::FromJson(
+      R"({"_id": {"_data": "8265"}, "operationType": "update", "clusterTime": {"$timestamp": {"t": 1700000000, "i": 3}},
+          "wallTime": {"$date": "2024-01-02T03:04:05.123Z"}, "ns": {"db": "shop", "coll": "orders"},
+          "documentKey": {"_id": {"$oid": "65a1b2c3d4e5f60718293a4b"}},
+          "updateDescription": {"updatedFields": {"n": 5, "x": 1.5, "s": "a\"b"}, "removedFields": [], "truncatedArrays": []},
+          "fullDocument": {"n": {"$numberLong": "9007199254740993"}, "e": {}, "a": [1, [], {}], "neg": -7}})",
+      &err);
+  ASSERT_FALSE(ev.IsEmpty()) << err;
+  EXPECT_EQ(Fast(ev.get()), Libbson(ev.get()));
+  BsonDoc empty = BsonDoc::New();
+  EXPECT_EQ(Fast(empty.get()), Libbson(empty.get()));
+}
+
+TEST(FastJson, MatchesLibbsonOnRandomDocuments) {
+  std::mt19937 rng(99);
+  for (int i = 0; i < 3000; ++i) {
+    BsonDoc d = BsonDoc::New();
+    FillRandom(d.mut(), &rng, 0, false);
+    ASSERT_EQ(Fast(d.get()), Libbson(d.get())) << "document " << i;
+  }
+}
+
+}  // namespace
+}  // namespace brook::watch
