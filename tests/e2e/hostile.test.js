@@ -115,7 +115,9 @@ const framingCases = [
   { name: 'unknown opcode 9999', bytes: () => frame(9999, Buffer.concat([int32(0), Buffer.from([0]), hello()])) },
   { name: 'OP_MSG with no sections', bytes: () => frame(2013, int32(0)) },
   { name: 'OP_MSG with an unknown section kind 7', bytes: () => frame(2013, Buffer.concat([int32(0), Buffer.from([7]), hello()])) },
-  { name: 'OP_MSG with unknown required flag bit 1', bytes: () => opMsg({ ping: 1, $db: 'admin' }, { flags: 1 << 1 }) },
+  // Bits 0-15 are "required": a server must refuse one it does not know (bit 1 is
+  // moreToCome, which it knows, so bit 5 it is).
+  { name: 'OP_MSG with unknown required flag bit 5', bytes: () => opMsg({ ping: 1, $db: 'admin' }, { flags: 1 << 5 }) },
   { name: 'OP_MSG with checksumPresent but no checksum', bytes: () => opMsg({ ping: 1, $db: 'admin' }, { flags: 1 }) },
   {
     name: 'OP_MSG with two body (kind 0) sections',
@@ -155,17 +157,19 @@ for (const c of bsonCases) {
   });
 }
 
-test('nesting depth 150 is refused for a stored document (limit 100)', async () => {
+// MongoDB stores at most 180 levels (BSONDepth: 200 for parsing, less 20 system levels);
+// deeper documents get 15 Overflow and nothing is written.
+test('nesting depth 185 is refused for a stored document (limit 180)', async () => {
   let doc = {};
-  for (let i = 0; i < 150; i++) doc = { a: doc };
+  for (let i = 0; i < 185; i++) doc = { a: doc };
   const coll = client.db(DB).collection('deep');
-  await assert.rejects(coll.insertOne({ _id: 'deep150', doc }), (e) => e.constructor.name.startsWith('Mongo') && e.code !== undefined);
-  assert.equal(await coll.countDocuments({ _id: 'deep150' }), 0);
+  await assert.rejects(coll.insertOne({ _id: 'deep185', doc }), (e) => e.constructor.name.startsWith('Mongo') && e.code === 15);
+  assert.equal(await coll.countDocuments({ _id: 'deep185' }), 0);
   let ok = {};
-  for (let i = 0; i < 90; i++) ok = { a: ok };
-  await coll.insertOne({ _id: 'deep90', doc: ok });
-  assert.equal(await coll.countDocuments({ _id: 'deep90' }), 1);
-  await assertAlive('depth 150');
+  for (let i = 0; i < 150; i++) ok = { a: ok };
+  await coll.insertOne({ _id: 'deep150', doc: ok });
+  assert.equal(await coll.countDocuments({ _id: 'deep150' }), 1);
+  await assertAlive('depth 185');
 });
 
 test('nesting depth 100000 in a command does not crash the server', async () => {
