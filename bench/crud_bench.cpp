@@ -71,8 +71,8 @@ bool Ping(mongoc_client_t* client) {
 }
 
 // Keys are spread per thread so concurrent inserts never collide.
-void RunClient(const Options& opt, Workload w, bool journal, int thread_index, int preloaded,
-               Clock::time_point deadline, CellResult* out) {
+void RunClient(const Options& opt, Workload w, bool journal, int thread_index, int cell,
+               int preloaded, Clock::time_point deadline, CellResult* out) {
   mongoc_client_t* client = Connect(opt);
   mongoc_collection_t* coll = mongoc_client_get_collection(client, "bench", "crud");
   mongoc_write_concern_t* wc = mongoc_write_concern_new();
@@ -80,7 +80,8 @@ void RunClient(const Options& opt, Workload w, bool journal, int thread_index, i
   mongoc_write_concern_set_journal(wc, journal);
   mongoc_collection_set_write_concern(coll, wc);
   std::string payload(static_cast<size_t>(std::max(0, opt.doc_size - 40)), 'x');
-  int64_t next_id = int64_t{thread_index} << 40;
+  // Unique per (cell, thread), so later insert cells never collide with earlier ones.
+  int64_t next_id = (int64_t{cell} << 48) | (int64_t{thread_index} << 40);
   unsigned seed = static_cast<unsigned>(thread_index * 7919 + 1);
   bson_error_t error;
   while (Clock::now() < deadline) {
@@ -152,12 +153,15 @@ double Percentile(std::vector<double>& v, double p) {
 }
 
 void RunCell(const Options& opt, Workload w, int clients, bool journal, int preloaded) {
+  static int cell = 0;
+  ++cell;
   std::vector<CellResult> results(clients);
   std::vector<std::thread> threads;
   auto start = Clock::now();
   auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds));
   for (int i = 0; i < clients; ++i) {
-    threads.emplace_back(RunClient, std::cref(opt), w, journal, i + 1, preloaded, deadline, &results[i]);
+    threads.emplace_back(RunClient, std::cref(opt), w, journal, i + 1, cell, preloaded, deadline,
+                         &results[i]);
   }
   for (auto& t : threads) t.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
