@@ -142,8 +142,15 @@ class Brookd {
     const proc = this.proc;
     if (!proc || proc.exitInfo) return proc?.exitInfo ?? null;
     proc.kill(signal);
-    const timeout = sleep(graceMs).then(() => 'timeout');
-    if ((await Promise.race([proc.exited, timeout])) === 'timeout') {
+    // The grace timer is cleared once the process exits, so a suite that stops its
+    // server does not linger until the timer fires.
+    let timer;
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), graceMs);
+    });
+    const outcome = await Promise.race([proc.exited, timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
       proc.kill('SIGKILL');
       await proc.exited;
     }
