@@ -5,7 +5,8 @@
 #   2. In parallel, each suite starting its own brookd (free port, temp --dbpath):
 #        lane A: node --test over tests/e2e/*.test.js and tests/unified/*.test.js
 #                (BSON corpus, mongosh, crash recovery, hostile input; runner unit tests)
-#        lane B: the CRUD unified spec tests, then the pymongo suite.
+#        lane B: the CRUD and change-streams unified spec tests, then the pymongo suites
+#                (CRUD, change streams).
 #
 # Each suite's output is kept in a log and printed whole when it ends (no interleaving).
 # Counts come from each runner's own summary; a suite that dies without one counts as
@@ -17,7 +18,7 @@ START=$(date +%s)
 
 # The drivers' spec tests live in shared/, beside the repo; they are read, never copied.
 SPEC=../shared/spec/source
-UNIFIED_DIRS=("$SPEC/crud/tests/unified")
+UNIFIED_DIRS=("$SPEC/crud/tests/unified" "$SPEC/change-streams/tests/unified")
 
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/brook-test-logs.XXXXXX")
 trap 'rm -rf "$LOGS"' EXIT
@@ -64,10 +65,11 @@ lane_a=$!
   run_suite unified 1200 node tests/unified/runner.js --brookd --skip-list tests/unified/skips.json "${UNIFIED_DIRS[@]}"
   # pymongo must be Debian's python3-pymongo, not whatever python3 is first on PATH.
   run_suite pymongo 600 /usr/bin/python3 tests/e2e/crud_pymongo.py
+  run_suite cspymongo 600 /usr/bin/python3 tests/e2e/change_streams_pymongo.py
 ) &
 lane_b=$!
 wait "$lane_a" "$lane_b"
-for s in node unified pymongo; do show_suite "$s"; done
+for s in node unified pymongo cspymongo; do show_suite "$s"; done
 
 # count SUITE -> "passed failed" from the suite's own summary line(s).
 count() {
@@ -116,7 +118,7 @@ count() {
 echo
 echo "=================== summary ==================="
 total_p=0 total_f=0
-for s in ctest node unified pymongo; do
+for s in ctest node unified pymongo cspymongo; do
   read -r p f < <(count "$s")
   printf '%-8s %5d passed, %d failed  (%ss)\n' "$s" "$p" "$f" "$(cat "$LOGS/$s.secs")"
   total_p=$((total_p + p))

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "bson/builder.h"
+#include "commands/cursor_registry.h"
 #include "commands/generic_args.h"
 #include "commands/handlers.h"
 #include "commands/hello_fields.h"
@@ -19,6 +20,7 @@
 #include "commands/operation_context.h"
 #include "commands/server_options.h"
 #include "commands/server_stats.h"
+#include "commands/sessions.h"
 #include "storage/engine.h"
 
 namespace brook::commands {
@@ -422,12 +424,28 @@ Status CheckSessionIds(const CommandRequest& req) {
 
 }  // namespace
 
-Status HandleEndSessions(OperationContext&, const CommandRequest& req, bson::Builder*) {
-  return CheckSessionIds(req);
+// Ends the listed sessions: their cursors are killed and $listLocalSessions forgets them.
+Status EndListedSessions(OperationContext& op, const CommandRequest& req) {
+  BROOK_RETURN_IF_ERROR(CheckSessionIds(req));
+  for (const auto& e : req.body.first().Obj()) {
+    bson::Builder lsid;
+    lsid.Append(e.Obj()["id"]);
+    bson::Doc doc = lsid.Done();
+    if (op.service().cursors) op.service().cursors->KillForSession(doc);
+    if (op.service().sessions) {
+      auto key = SessionCatalog::LsidKey(doc);
+      if (key.ok()) op.service().sessions->EndLocal(key.value());
+    }
+  }
+  return Status::OK();
 }
 
-Status HandleKillSessions(OperationContext&, const CommandRequest& req, bson::Builder*) {
-  return CheckSessionIds(req);
+Status HandleEndSessions(OperationContext& op, const CommandRequest& req, bson::Builder*) {
+  return EndListedSessions(op, req);
+}
+
+Status HandleKillSessions(OperationContext& op, const CommandRequest& req, bson::Builder*) {
+  return EndListedSessions(op, req);
 }
 
 Status HandleRefreshSessions(OperationContext&, const CommandRequest& req, bson::Builder*) {

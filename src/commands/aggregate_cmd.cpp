@@ -5,12 +5,16 @@
 
 #include "bson/builder.h"
 #include "catalog/catalog.h"
+#include "commands/aggregate_cmd_host.h"
 #include "commands/catalog_cmds.h"
+#include "commands/catalog_cmds_views.h"
+#include "commands/change_stream_cmd.h"
 #include "commands/crud_args.h"
 #include "commands/cursor_registry.h"
 #include "commands/find_cmd.h"
 #include "commands/handlers.h"
 #include "commands/operation_context.h"
+#include "commands/sessions.h"
 #include "commands/write_ops.h"
 #include "query/pipeline.h"
 
@@ -35,56 +39,14 @@ class ScanSource : public query::DocumentSource {
   Scan scan_;
 };
 
-// Collections as the pipeline sees them. Reads need only the service; $out writes use
-// the operation that is running the pipeline (set per batch).
-class Host : public query::PipelineHost {
- public:
-  explicit Host(ServiceContext* service) : service_(service) {}
-  void set_op(OperationContext* op) { op_ = op; }
-
-  StatusWith<std::unique_ptr<query::DocumentSource>> ScanCollection(std::string_view db,
-                                                                    std::string_view coll) override {
-    if (!op_) return Status(ErrorCodes::kInternalError, "pipeline host used outside an operation");
-    QueryRequest q;
-    q.ns = catalog::Namespace{std::string(db), std::string(coll)};
-    auto scan = OpenScan(*op_, q);
-    if (!scan.ok()) return scan.status();
-    return std::unique_ptr<query::DocumentSource>(std::make_unique<ScanSource>(std::move(scan).value()));
-  }
-
-  Status ReplaceCollection(std::string_view db, std::string_view coll,
-                           std::vector<bson::Doc> docs) override {
-    if (!op_) return Status(ErrorCodes::kInternalError, "pipeline host used outside an operation");
-    catalog::Namespace ns{std::string(db), std::string(coll)};
-    BROOK_RETURN_IF_ERROR(catalog::ValidateCollectionName(ns));
-    if (ns.IsOplog()) return Status(ErrorCodes::kIllegalOperation, "cannot $out to the oplog");
-    auto dropped = service_->catalog->DropCollection(ns);
-    if (!dropped.ok() && !(dropped.status() == ErrorCodes::kNamespaceNotFound)) {
-      return dropped.status();
-    }
-    if (docs.empty()) {
-      auto created = service_->catalog->CreateCollection(ns, bson::View());
-      if (!created.ok() && !(created.status() == ErrorCodes::kNamespaceExists)) return created.status();
-    }
-    for (const auto& d : docs) {
-      auto prepared = PrepareInsertDocument(d);
-      if (!prepared.ok()) return prepared.status();
-      BROOK_RETURN_IF_ERROR(InsertOne(*op_, ns, prepared.value(), nullptr, 0));
-    }
-    return Status::OK();
-  }
-
- private:
-  ServiceContext* service_;
-  OperationContext* op_ = nullptr;
-};
-
 // The pipeline's output as a cursor stream. Owns everything the running pipeline needs.
 class AggregateStream : public DocumentStream {
  public:
-  AggregateStream(std::shared_ptr<Host> host, std::unique_ptr<query::Pipeline> pipeline,
+  AggregateStream(query::CollatorPtr collator, std::shared_ptr<AggregateHost> host,
+                  std::unique_ptr<query::Pipeline> pipeline,
                   std::unique_ptr<query::DocumentSource> source)
-      : host_(std::move(host)), pipeline_(std::move(pipeline)), source_(std::move(source)) {}
+      : collator_(std::move(collator)), host_(std::move(host)), pipeline_(std::move(pipeline)),
+        source_(std::move(source)) {}
   StatusWith<bool> Next(OperationContext& op, bson::Doc* out) override {
     if (op.DeadlinePassed()) return MaxTimeMSExpired();
     host_->set_op(&op);
@@ -97,7 +59,8 @@ class AggregateStream : public DocumentStream {
   }
 
  private:
-  std::shared_ptr<Host> host_;
+  query::CollatorPtr collator_;  // the pipeline and its scan point at it
+  std::shared_ptr<AggregateHost> host_;
   std::unique_ptr<query::Pipeline> pipeline_;
   std::unique_ptr<query::DocumentSource> source_;
 };
@@ -144,6 +107,166 @@ bson::Doc Tail(bson::View stages) {
   return b.Done();
 }
 
+// The parsed pipeline over its input, ready to run or explain.
+struct PreparedPipeline {
+  query::CollatorPtr collator;  // declared first: everything below points at it
+  std::shared_ptr<AggregateHost> host;
+  bson::Doc stages_owner;       // a view's stages followed by the command's
+  std::unique_ptr<query::Pipeline> pipeline;
+  std::unique_ptr<query::DocumentSource> input;
+  Scan scan;
+  bool has_scan = false;
+  catalog::Namespace source_ns;  // the collection read (a view's backing collection)
+};
+
+struct PipelineArgs {
+  catalog::Namespace ns;
+  bool db_level = false;
+  bson::View stages;
+  std::string first_stage;
+  CollationArg collation;
+  bson::Element hint;
+  std::optional<bson::View> let;
+  bool allow_disk_use = false;
+  bool bypass_validation = false;
+  bool explain = false;
+};
+
+// The first stage's name, or "".
+std::string FirstStageName(bson::View stages) {
+  if (!stages.empty() && stages.first().IsObject() && !stages.first().Obj().empty()) {
+    return std::string(stages.first().Obj().first().key());
+  }
+  return "";
+}
+
+// Resolves a view, picks the collator and the input, and parses the pipeline.
+StatusWith<PreparedPipeline> PreparePipeline(OperationContext& op, const PipelineArgs& a) {
+  PreparedPipeline p;
+  bson::View stages = a.stages;
+  catalog::Namespace source = a.ns;
+  bool on_view = false;
+  if (!a.db_level) {
+    auto view = LookupView(op, a.ns);
+    if (!view.ok()) return view.status();
+    if (view.value()) {
+      auto resolved = ResolveView(op, *view.value());
+      if (!resolved.ok()) return resolved.status();
+      p.stages_owner = ConcatStages(resolved.value().pipeline, stages);
+      stages = p.stages_owner.view();
+      source = resolved.value().backing;
+      on_view = true;
+    }
+  }
+  p.source_ns = source;
+  catalog::CollectionPtr coll;
+  if (!a.db_level) coll = op.service().catalog->Lookup(source);
+  p.collator = EffectiveCollator(a.collation, coll.get());
+  p.host = std::make_shared<AggregateHost>(&op.service());
+  p.host->set_bypass_validation(a.bypass_validation);
+  if (a.let) p.host->set_let(bson::Doc::CopyOf(*a.let));
+
+  query::PipelineOptions popts;
+  popts.db = a.ns.db;
+  popts.host = p.host.get();
+  popts.allow_disk_use = a.allow_disk_use;
+  popts.collator = p.collator.get();
+  if (a.let) popts.let_vars = bson::Doc::CopyOf(*a.let);
+
+  if (a.first_stage == "$collStats" && !on_view) {
+    if (a.db_level) {
+      return Status(ErrorCodes::kInvalidNamespace,
+                    "{aggregate: 1} is not valid for '$collStats'; a collection is required.");
+    }
+    auto spec = stages.first().Obj().first();
+    if (!spec.IsObject()) {
+      return Status(5447000, "$collStats must take a nested object but found: " + spec.ToString());
+    }
+    auto doc = CollStatsDoc(op, a.ns, spec.Obj());
+    if (!doc.ok()) return doc.status();
+    std::vector<bson::Doc> docs;
+    docs.push_back(std::move(doc).value());
+    p.input = query::MakeVectorSource(std::move(docs));
+    auto parsed = query::Pipeline::Parse(Tail(stages), popts);
+    if (!parsed.ok()) return parsed.status();
+    p.pipeline = std::move(parsed).value();
+    return p;
+  }
+  if (a.first_stage == "$listLocalSessions") {
+    if (!a.db_level) {
+      return Status(ErrorCodes::kInvalidNamespace,
+                    "$listLocalSessions must be run against the database with {aggregate: 1}, "
+                    "not a collection");
+    }
+    auto spec = stages.first().Obj().first();
+    if (!spec.IsObject()) {
+      return Status(ErrorCodes::kTypeMismatch,
+                    "$listLocalSessions options must be a nested object, but found: " +
+                        std::string(bson::TypeName(spec.type())));
+    }
+    for (const auto& f : spec.Obj()) {
+      if (f.key() != "allUsers" && f.key() != "users") {
+        return Status(40415, "BSON field '$listLocalSessions." + std::string(f.key()) +
+                                 "' is an unknown field.");
+      }
+    }
+    std::vector<bson::Doc> sessions;
+    if (op.service().sessions) sessions = op.service().sessions->ListLocal();
+    p.input = query::MakeVectorSource(std::move(sessions));
+    auto parsed = query::Pipeline::Parse(Tail(stages), popts);
+    if (!parsed.ok()) return parsed.status();
+    p.pipeline = std::move(parsed).value();
+    return p;
+  }
+  auto parsed = query::Pipeline::Parse(stages, popts);
+  if (!parsed.ok()) return parsed.status();
+  p.pipeline = std::move(parsed).value();
+  if (a.db_level) {
+    if (!p.pipeline->starts_with_documents()) {
+      return Status(ErrorCodes::kInvalidNamespace,
+                    "{aggregate: 1} is not valid for '" +
+                        (a.first_stage.empty() ? std::string("$match") : a.first_stage) +
+                        "'; a collection is required.");
+    }
+    p.input = query::MakeVectorSource({});
+  } else if (p.pipeline->starts_with_documents()) {
+    p.input = query::MakeVectorSource({});
+  } else {
+    QueryRequest q;
+    q.ns = source;
+    bson::Doc leading = p.pipeline->LeadingMatchFilter();
+    q.filter = leading;
+    q.hint = a.hint;
+    q.collator = p.collator.get();
+    q.has_collation = p.collator != nullptr;
+    q.let = a.let.value_or(bson::View());
+    auto opened = OpenScan(op, q);
+    if (!opened.ok()) return opened.status();
+    p.scan = std::move(opened).value();
+    p.has_scan = true;
+    if (a.explain) {
+      p.input = query::MakeVectorSource({});
+    } else {
+      p.input = std::make_unique<ScanSource>(p.scan);
+    }
+  }
+  return p;
+}
+
+// A writing last stage ($out, $merge) cannot run with readConcern linearizable.
+Status CheckWriteStageReadConcern(OperationContext& op, bson::View stages) {
+  if (op.read_concern.level != "linearizable") return Status::OK();
+  std::string last;
+  for (const auto& e : stages) {
+    if (e.IsObject() && !e.Obj().empty()) last = std::string(e.Obj().first().key());
+  }
+  if (last == "$out" || last == "$merge") {
+    return Status(ErrorCodes::kInvalidOptions,
+                  last + " cannot be used with a 'linearizable' read concern level");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status RunAggregate(OperationContext& op, const CommandRequest& req, bool explain,
@@ -175,10 +298,11 @@ Status RunAggregate(OperationContext& op, const CommandRequest& req, bool explai
   }
   std::optional<int64_t> batch_size;
   if (cursor_opts) BROOK_RETURN_IF_ERROR(GetInt64(*cursor_opts, "cursor", "batchSize", &batch_size, 0));
-  std::optional<bool> allow_disk_use;
+  std::optional<bool> allow_disk_use, bypass;
   BROOK_RETURN_IF_ERROR(GetBool(body, kCmd, "allowDiskUse", &allow_disk_use));
-  auto has_collation = ParseCollation(body, kCmd);
-  if (!has_collation.ok()) return has_collation.status();
+  BROOK_RETURN_IF_ERROR(GetBool(body, kCmd, "bypassDocumentValidation", &bypass));
+  auto collation = ParseCollation(body, kCmd);
+  if (!collation.ok()) return collation.status();
 
   bson::View stages = pipeline_e.Obj();
   std::string first_stage;
@@ -186,83 +310,39 @@ Status RunAggregate(OperationContext& op, const CommandRequest& req, bool explai
     first_stage = std::string(stages.first().Obj().first().key());
   }
   if (first_stage == "$changeStream") {
-    return Status(ErrorCodes::kCommandNotSupported, "$changeStream is not supported yet");
+    return RunChangeStreamAggregate(op, ns, db_level, stages, batch_size, let, explain, reply);
   }
+  NoteSessionUse(op);
+  BROOK_RETURN_IF_ERROR(CheckWriteStageReadConcern(op, stages));
 
-  auto host = std::make_shared<Host>(&op.service());
-  query::PipelineOptions popts;
-  popts.db = std::string(req.db);
-  popts.host = host.get();
-  popts.allow_disk_use = allow_disk_use.value_or(false);
-  if (let) popts.let_vars = bson::Doc::CopyOf(*let);
-
-  std::unique_ptr<query::DocumentSource> input;
-  Scan scan;
-  bool has_scan = false;
-  std::unique_ptr<query::Pipeline> pipeline;
-  if (first_stage == "$collStats") {
-    if (db_level) {
-      return Status(ErrorCodes::kInvalidNamespace,
-                    "{aggregate: 1} is not valid for '$collStats'; a collection is required.");
-    }
-    auto spec = stages.first().Obj().first();
-    if (!spec.IsObject()) {
-      return Status(5447000, "$collStats must take a nested object but found: " + spec.ToString());
-    }
-    auto doc = CollStatsDoc(op, ns, spec.Obj());
-    if (!doc.ok()) return doc.status();
-    std::vector<bson::Doc> docs;
-    docs.push_back(std::move(doc).value());
-    input = query::MakeVectorSource(std::move(docs));
-    auto parsed = query::Pipeline::Parse(Tail(stages), popts);
-    if (!parsed.ok()) return parsed.status();
-    pipeline = std::move(parsed).value();
-  } else {
-    auto parsed = query::Pipeline::Parse(stages, popts);
-    if (!parsed.ok()) return parsed.status();
-    pipeline = std::move(parsed).value();
-    if (db_level) {
-      if (!pipeline->starts_with_documents()) {
-        return Status(ErrorCodes::kInvalidNamespace,
-                      "{aggregate: 1} is not valid for '" + (first_stage.empty() ? std::string("$match") : first_stage) +
-                          "'; a collection is required.");
-      }
-      input = query::MakeVectorSource({});
-    } else if (pipeline->starts_with_documents()) {
-      input = query::MakeVectorSource({});
-    } else {
-      QueryRequest q;
-      q.ns = ns;
-      bson::Doc leading = pipeline->LeadingMatchFilter();
-      q.filter = leading;
-      q.hint = body["hint"];
-      q.has_collation = has_collation.value();
-      q.let = let.value_or(bson::View());
-      auto opened = OpenScan(op, q);
-      if (!opened.ok()) return opened.status();
-      scan = std::move(opened).value();
-      has_scan = true;
-      if (explain) {
-        input = query::MakeVectorSource({});
-      } else {
-        input = std::make_unique<ScanSource>(scan);
-      }
-    }
-  }
+  PipelineArgs args;
+  args.ns = ns;
+  args.db_level = db_level;
+  args.stages = stages;
+  args.first_stage = first_stage;
+  args.collation = collation.value();
+  args.hint = body["hint"];
+  args.let = let;
+  args.allow_disk_use = allow_disk_use.value_or(false);
+  args.bypass_validation = bypass.value_or(false);
+  args.explain = explain;
+  auto prepared = PreparePipeline(op, args);
+  if (!prepared.ok()) return prepared.status();
+  PreparedPipeline& p = prepared.value();
 
   if (explain) {
-    bson::Doc stages_doc = pipeline->Explain();
+    bson::Doc stages_doc = p.pipeline->Explain();
     reply->AppendString("explainVersion", "1");
     reply->OpenArray("stages");
     size_t n = 0;
     std::string scratch;
-    if (has_scan) {
+    if (p.has_scan) {
       reply->OpenDocument(bson::ArrayKey(n++, &scratch));
       reply->OpenDocument("$cursor");
       reply->OpenDocument("queryPlanner");
-      reply->AppendString("namespace", ns.ns());
-      reply->AppendDocument("parsedQuery", pipeline->LeadingMatchFilter());
-      reply->AppendDocument("winningPlan", scan.desc.ToWinningPlan(pipeline->LeadingMatchFilter()));
+      reply->AppendString("namespace", p.source_ns.ns());
+      reply->AppendDocument("parsedQuery", p.pipeline->LeadingMatchFilter());
+      reply->AppendDocument("winningPlan", p.scan.desc.ToWinningPlan(p.pipeline->LeadingMatchFilter()));
       reply->OpenArray("rejectedPlans").Close();
       reply->Close();
       (void)verbosity;
@@ -277,14 +357,15 @@ Status RunAggregate(OperationContext& op, const CommandRequest& req, bool explai
     return Status::OK();
   }
 
-  bool has_out = pipeline->has_out();
-  host->set_op(&op);
-  auto source = pipeline->Run(std::move(input));
-  host->set_op(nullptr);
+  bool has_out = p.pipeline->has_out();
+  p.host->set_op(&op);
+  auto source = p.pipeline->Run(std::move(p.input));
+  p.host->set_op(nullptr);
   if (!source.ok()) return source.status();
-  auto stream = std::make_unique<AggregateStream>(host, std::move(pipeline), std::move(source).value());
+  auto stream = std::make_unique<AggregateStream>(p.collator, p.host, std::move(p.pipeline),
+                                                  std::move(source).value());
   if (has_out) {
-    // $out runs to completion in this command; the cursor it returns is empty.
+    // $out and $merge run to completion in this command; the cursor they return is empty.
     bson::Doc doc;
     while (true) {
       auto more = stream->Next(op, &doc);
@@ -295,6 +376,44 @@ Status RunAggregate(OperationContext& op, const CommandRequest& req, bool explai
   int64_t first = batch_size.value_or(kDefaultFirstBatchDocs);
   auto cursor = std::make_unique<StreamCursor>(std::move(stream));
   return ReplyWithCursor(op, ns.ns(), std::move(cursor), first, false, reply);
+}
+
+StatusWith<std::vector<bson::Doc>> RunPipelineToVector(OperationContext& op,
+                                                       const catalog::Namespace& ns,
+                                                       bson::View stages,
+                                                       const CollationArg& collation,
+                                                       std::optional<bson::View> let) {
+  PipelineArgs args;
+  args.ns = ns;
+  args.stages = stages;
+  args.first_stage = FirstStageName(stages);
+  args.collation = collation;
+  args.let = let;
+  auto prepared = PreparePipeline(op, args);
+  if (!prepared.ok()) return prepared.status();
+  PreparedPipeline& p = prepared.value();
+  p.host->set_op(&op);
+  auto source = p.pipeline->Run(std::move(p.input));
+  if (!source.ok()) {
+    p.host->set_op(nullptr);
+    return source.status();
+  }
+  std::vector<bson::Doc> out;
+  while (true) {
+    if (op.DeadlinePassed()) {
+      p.host->set_op(nullptr);
+      return MaxTimeMSExpired();
+    }
+    auto next = source.value()->Next();
+    if (!next.ok()) {
+      p.host->set_op(nullptr);
+      return next.status();
+    }
+    if (!next.value()) break;
+    out.push_back(std::move(*next.value()));
+  }
+  p.host->set_op(nullptr);
+  return out;
 }
 
 Status HandleAggregate(OperationContext& op, const CommandRequest& req, bson::Builder* reply) {

@@ -6,11 +6,13 @@
 
 #include "bson/builder.h"
 #include "catalog/record_store.h"
+#include "commands/catalog_cmds_views.h"
 #include "commands/crud_args.h"
 #include "commands/cursor_registry.h"
 #include "commands/generic_args.h"
 #include "commands/handlers.h"
 #include "commands/operation_context.h"
+#include "commands/write_ops_validation.h"
 #include "query/matcher.h"
 #include "storage/engine.h"
 #include "storage/key_string.h"
@@ -139,9 +141,22 @@ Status HandleCreate(OperationContext& op, const CommandRequest& req, bson::Build
       "encryptedFields", "autoIndexId", "flags", "temp"};
   BROOK_RETURN_IF_ERROR(CheckKnownFields(req.body, "create", kKnown));
   bson::View body = req.body;
+  BROOK_RETURN_IF_ERROR(catalog::ValidateCollectionName(ns.value()));
   if (!body["viewOn"].missing() || !body["pipeline"].missing()) {
-    return Status(ErrorCodes::kCommandNotSupported, "views are not supported by Brook");
+    return CreateView(op, ns.value(), body);
   }
+  {
+    auto view = LookupView(op, ns.value());
+    if (!view.ok()) return view.status();
+    if (view.value()) {
+      return Status(ErrorCodes::kNamespaceExists,
+                    "Namespace already exists: " + ns.value().ns());
+    }
+  }
+  // The collection's default collation is stored normalized (every field), as
+  // listCollections prints it; {locale: "simple"} stores nothing.
+  auto collation = ParseCollation(body, "create");
+  if (!collation.ok()) return collation.status();
   if (!body["timeseries"].missing()) {
     return Status(ErrorCodes::kCommandNotSupported, "time-series collections are not supported by Brook");
   }
@@ -153,6 +168,7 @@ Status HandleCreate(OperationContext& op, const CommandRequest& req, bson::Build
   if (!validator.missing() && !validator.IsObject()) {
     return WrongType("create", "validator", validator, "object");
   }
+  BROOK_RETURN_IF_ERROR(CheckValidationOptions(body, "create"));
   bson::Builder options;
   bool first = true;
   for (const auto& e : body) {
@@ -165,6 +181,12 @@ Status HandleCreate(OperationContext& op, const CommandRequest& req, bson::Build
       continue;
     }
     if (e.key() == "changeStreamPreAndPostImages" && !e.Obj()["enabled"].Bool()) continue;
+    if (e.key() == "collation") {
+      if (collation.value().collator) {
+        options.AppendDocument("collation", collation.value().collator->spec().ToBson());
+      }
+      continue;
+    }
     options.Append(e);
   }
   auto ts = Cat(op).CreateCollection(ns.value(), options.Done());
@@ -180,6 +202,14 @@ Status HandleDrop(OperationContext& op, const CommandRequest& req, bson::Builder
     return Status(ErrorCodes::kIllegalOperation, "can't drop live oplog while replicating");
   }
   auto coll = Cat(op).Lookup(ns.value());
+  if (!coll) {
+    auto dropped_view = DropView(op, ns.value());
+    if (!dropped_view.ok()) return dropped_view.status();
+    if (dropped_view.value()) {
+      reply->AppendString("ns", ns.value().ns());
+      return Status::OK();
+    }
+  }
   auto ts = Cat(op).DropCollection(ns.value());
   if (!ts.ok()) {
     // MongoDB 7.0: dropping a collection that does not exist succeeds.
@@ -232,6 +262,10 @@ Status HandleCollMod(OperationContext& op, const CommandRequest& req, bson::Buil
       "index", "expireAfterSeconds", "viewOn", "pipeline", "dryRun"};
   BROOK_RETURN_IF_ERROR(CheckKnownFields(req.body, "collMod", kKnown));
   BROOK_RETURN_IF_ERROR(CheckPrePostImages(req.body["changeStreamPreAndPostImages"], "collMod"));
+  BROOK_RETURN_IF_ERROR(CheckValidationOptions(req.body, "collMod"));
+  if (!req.body["viewOn"].missing() || !req.body["pipeline"].missing()) {
+    return ModifyView(op, ns.value(), req.body);
+  }
   bson::Builder changes;
   std::optional<bson::View> index;
   BROOK_RETURN_IF_ERROR(GetObject(req.body, "collMod", "index", &index));
@@ -321,6 +355,22 @@ Status HandleListCollections(OperationContext& op, const CommandRequest& req, bs
   for (const auto& coll : Cat(op).ListCollections(req.db)) {
     add(coll->ns.coll, coll->options, &coll->uuid, coll->IdIndexSpec());
   }
+  auto views = ListViews(op, req.db);
+  if (!views.ok()) return views.status();
+  for (const auto& v : views.value()) {
+    bson::Builder d;
+    d.AppendString("name", v.ns.coll);
+    d.AppendString("type", "view");
+    if (!name_only.value_or(false)) {
+      d.OpenDocument("options");
+      d.AppendString("viewOn", v.view_on.coll);
+      d.AppendArray("pipeline", v.pipeline);
+      if (v.collation) d.AppendDocument("collation", *v.collation);
+      d.Close();
+      d.OpenDocument("info").AppendBool("readOnly", true).Close();
+    }
+    docs.push_back(d.Done());
+  }
   if (req.db == "local") {
     bson::Builder opts;
     opts.AppendBool("capped", true);
@@ -354,7 +404,8 @@ Status HandleDbStats(OperationContext& op, const CommandRequest& req, bson::Buil
   int64_t s = scale.value();
   reply->AppendString("db", req.db);
   reply->AppendInt64("collections", static_cast<int64_t>(colls.size()));
-  reply->AppendInt64("views", 0);
+  auto views = ListViews(op, req.db);
+  reply->AppendInt64("views", views.ok() ? static_cast<int64_t>(views.value().size()) : 0);
   reply->AppendInt64("objects", objects);
   reply->AppendDouble("avgObjSize", objects ? static_cast<double>(data) / objects : 0.0);
   reply->AppendDouble("dataSize", static_cast<double>(data / s));

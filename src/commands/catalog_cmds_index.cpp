@@ -2,6 +2,7 @@
 #include "bson/builder.h"
 #include "bson/compare.h"
 #include "catalog/catalog.h"
+#include "commands/catalog_cmds_views.h"
 #include "commands/crud_args.h"
 #include "commands/cursor_registry.h"
 #include "commands/handlers.h"
@@ -21,6 +22,7 @@ void NoteTs(OperationContext& op, bson::Timestamp ts) {
 Status HandleCreateIndexes(OperationContext& op, const CommandRequest& req, bson::Builder* reply) {
   auto ns = CollectionNs(req);
   if (!ns.ok()) return ns.status();
+  BROOK_RETURN_IF_ERROR(CheckNotView(op, ns.value()));
   auto indexes = req.body["indexes"];
   if (indexes.missing()) return MissingField("createIndexes", "indexes");
   if (!indexes.IsArray()) return WrongType("createIndexes", "indexes", indexes, "array");

@@ -5,11 +5,13 @@
 
 #include "bson/builder.h"
 #include "catalog/catalog.h"
+#include "commands/catalog_cmds_views.h"
 #include "commands/crud_args.h"
 #include "commands/handlers.h"
 #include "commands/operation_context.h"
 #include "commands/planner.h"
 #include "commands/server_stats.h"
+#include "commands/sessions.h"
 #include "commands/write_ops.h"
 #include "query/matcher.h"
 #include "query/update.h"
@@ -64,10 +66,39 @@ Status CheckBatchSize(const bson::Element& arr) {
   return Status::OK();
 }
 
-Status CheckWritable(const catalog::Namespace& ns) {
+Status CheckWritable(OperationContext& op, const catalog::Namespace& ns) {
   BROOK_RETURN_IF_ERROR(catalog::ValidateCollectionName(ns));
   if (ns.IsOplog()) {
     return Status(ErrorCodes::kIllegalOperation, "cannot write to '" + ns.ns() + "'");
+  }
+  NoteSessionUse(op);
+  return CheckNotView(op, ns);
+}
+
+// bypassDocumentValidation (any truthy value).
+StatusWith<bool> BypassValidation(bson::View body, std::string_view cmd) {
+  std::optional<bool> bypass;
+  BROOK_RETURN_IF_ERROR(GetBool(body, cmd, "bypassDocumentValidation", &bypass));
+  return bypass.value_or(false);
+}
+
+// MongoDB 7.0's update and delete statement fields (write_ops.idl); anything else is
+// IDL's 40415 "BSON field 'update.updates.sort' is an unknown field." (`sort` arrives in 8.0).
+constexpr std::string_view kUpdateStatementFields[] = {
+    "q", "u", "c", "arrayFilters", "hint", "multi", "upsert", "upsertSupplied", "collation",
+    "sampleId", "$_allowShardKeyUpdatesWithoutFullShardKeyInQuery"};
+constexpr std::string_view kDeleteStatementFields[] = {"q", "limit", "hint", "collation", "sampleId"};
+
+template <size_t N>
+Status CheckStatementFields(bson::View stmt, std::string_view where,
+                            const std::string_view (&known)[N]) {
+  for (const auto& f : stmt) {
+    bool ok = false;
+    for (auto k : known) ok = ok || k == f.key();
+    if (!ok) {
+      return Status(40415, "BSON field '" + std::string(where) + "." + std::string(f.key()) +
+                               "' is an unknown field.");
+    }
   }
   return Status::OK();
 }
@@ -85,13 +116,15 @@ bson::Doc MergeLet(std::optional<bson::View> let, bson::View c) {
 Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Builder* reply) {
   auto ns = CollectionNs(req);
   if (!ns.ok()) return ns.status();
-  BROOK_RETURN_IF_ERROR(CheckWritable(ns.value()));
+  BROOK_RETURN_IF_ERROR(CheckWritable(op, ns.value()));
   auto docs = req.body["documents"];
   if (docs.missing()) return MissingField("insert", "documents");
   if (!docs.IsArray()) return WrongType("insert", "documents", docs, "array");
   BROOK_RETURN_IF_ERROR(CheckBatchSize(docs));
   std::optional<bool> ordered;
   BROOK_RETURN_IF_ERROR(GetBool(req.body, "insert", "ordered", &ordered));
+  auto bypass = BypassValidation(req.body, "insert");
+  if (!bypass.ok()) return bypass.status();
   auto retry = BeginRetryableCommand(op);
   if (!retry.ok()) return retry.status();
   const RetryContext* rc = retry.value() ? &*retry.value() : nullptr;
@@ -106,7 +139,7 @@ Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Build
       st = WrongType("insert", "documents", e, "object");
     } else {
       auto doc = PrepareInsertDocument(e.Obj());
-      st = doc.ok() ? InsertOne(op, ns.value(), doc.value(), rc, StmtIdFor(req.body, i)) : doc.status();
+      st = doc.ok() ? InsertOne(op, ns.value(), doc.value(), rc, StmtIdFor(req.body, i), bypass.value()) : doc.status();
     }
     if (st.ok()) {
       ++n;
@@ -125,13 +158,21 @@ Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Build
 Status HandleUpdate(OperationContext& op, const CommandRequest& req, bson::Builder* reply) {
   auto ns = CollectionNs(req);
   if (!ns.ok()) return ns.status();
-  BROOK_RETURN_IF_ERROR(CheckWritable(ns.value()));
+  BROOK_RETURN_IF_ERROR(CheckWritable(op, ns.value()));
   auto updates = req.body["updates"];
   if (updates.missing()) return MissingField("update", "updates");
   if (!updates.IsArray()) return WrongType("update", "updates", updates, "array");
   BROOK_RETURN_IF_ERROR(CheckBatchSize(updates));
   std::optional<bool> ordered;
   BROOK_RETURN_IF_ERROR(GetBool(req.body, "update", "ordered", &ordered));
+  auto bypass = BypassValidation(req.body, "update");
+  if (!bypass.ok()) return bypass.status();
+  // Unknown statement fields fail the whole command (IDL parses every statement first).
+  for (const auto& e : updates.Obj()) {
+    if (e.IsObject()) {
+      BROOK_RETURN_IF_ERROR(CheckStatementFields(e.Obj(), "update.updates", kUpdateStatementFields));
+    }
+  }
   std::optional<bson::View> let;
   BROOK_RETURN_IF_ERROR(GetObject(req.body, "update", "let", &let));
   auto retry = BeginRetryableCommand(op);
@@ -160,10 +201,13 @@ Status HandleUpdate(OperationContext& op, const CommandRequest& req, bson::Build
       std::optional<bson::View> array_filters, c;
       BROOK_RETURN_IF_ERROR(GetArray(stmt, "update.updates", "arrayFilters", &array_filters));
       BROOK_RETURN_IF_ERROR(GetObject(stmt, "update.updates", "c", &c));
-      auto has_collation = ParseCollation(stmt, "update.updates");
-      if (!has_collation.ok()) return has_collation.status();
+      auto collation = ParseCollation(stmt, "update.updates");
+      if (!collation.ok()) return collation.status();
+      query::CollatorPtr collator =
+          EffectiveCollator(collation.value(), op.service().catalog->Lookup(ns.value()).get());
       bson::Doc let_vars = MergeLet(let, c.value_or(bson::View()));
       query::UpdateOptions uopts;
+      uopts.collator = collator.get();
       uopts.let_variables = let_vars;
       auto driver = query::UpdateDriver::Parse(u, array_filters.value_or(bson::View()), uopts);
       if (!driver.ok()) return driver.status();
@@ -175,9 +219,11 @@ Status HandleUpdate(OperationContext& op, const CommandRequest& req, bson::Build
       UpdateRequest ur;
       ur.query = q.Obj();
       ur.hint = stmt["hint"];
-      ur.has_collation = has_collation.value();
+      ur.collator = collator.get();
+      ur.has_collation = collator != nullptr;
       ur.let = let_vars;
       ur.upsert = upsert.value_or(false);
+      ur.bypass_validation = bypass.value();
       ur.multi = multi.value_or(false);
       ur.driver = driver.value().get();
       return ExecuteUpdate(op, ns.value(), ur, ur.multi ? nullptr : rc, StmtIdFor(req.body, i));
@@ -208,13 +254,18 @@ Status HandleUpdate(OperationContext& op, const CommandRequest& req, bson::Build
 Status HandleDelete(OperationContext& op, const CommandRequest& req, bson::Builder* reply) {
   auto ns = CollectionNs(req);
   if (!ns.ok()) return ns.status();
-  BROOK_RETURN_IF_ERROR(CheckWritable(ns.value()));
+  BROOK_RETURN_IF_ERROR(CheckWritable(op, ns.value()));
   auto deletes = req.body["deletes"];
   if (deletes.missing()) return MissingField("delete", "deletes");
   if (!deletes.IsArray()) return WrongType("delete", "deletes", deletes, "array");
   BROOK_RETURN_IF_ERROR(CheckBatchSize(deletes));
   std::optional<bool> ordered;
   BROOK_RETURN_IF_ERROR(GetBool(req.body, "delete", "ordered", &ordered));
+  for (const auto& e : deletes.Obj()) {
+    if (e.IsObject()) {
+      BROOK_RETURN_IF_ERROR(CheckStatementFields(e.Obj(), "delete.deletes", kDeleteStatementFields));
+    }
+  }
   std::optional<bson::View> let;
   BROOK_RETURN_IF_ERROR(GetObject(req.body, "delete", "let", &let));
   auto retry = BeginRetryableCommand(op);
@@ -241,12 +292,15 @@ Status HandleDelete(OperationContext& op, const CommandRequest& req, bson::Build
         return Status(ErrorCodes::kFailedToParse,
                       "The limit field in delete objects must be 0 or 1. Got " + std::to_string(lim));
       }
-      auto has_collation = ParseCollation(stmt, "delete.deletes");
-      if (!has_collation.ok()) return has_collation.status();
+      auto collation = ParseCollation(stmt, "delete.deletes");
+      if (!collation.ok()) return collation.status();
+      query::CollatorPtr collator =
+          EffectiveCollator(collation.value(), op.service().catalog->Lookup(ns.value()).get());
       DeleteRequest dr;
       dr.query = q.Obj();
       dr.hint = stmt["hint"];
-      dr.has_collation = has_collation.value();
+      dr.collator = collator.get();
+      dr.has_collation = collator != nullptr;
       dr.let = let.value_or(bson::View());
       dr.multi = lim == 0;
       return ExecuteDelete(op, ns.value(), dr, dr.multi ? nullptr : rc, StmtIdFor(req.body, i));

@@ -85,15 +85,30 @@ Status GetInt64(bson::View body, std::string_view cmd, std::string_view field,
   return Status::OK();
 }
 
-StatusWith<bool> ParseCollation(bson::View body, std::string_view cmd) {
+StatusWith<CollationArg> ParseCollation(bson::View body, std::string_view cmd) {
+  CollationArg arg;
   auto e = body["collation"];
-  if (e.missing()) return false;
+  if (e.missing()) return arg;
   if (!e.IsObject()) return WrongType(cmd, "collation", e, "object");
-  auto locale = e.Obj()["locale"];
-  if (locale.missing()) {
-    return Status(40414, "BSON field 'locale' is missing but a required field");
-  }
-  return !(locale.type() == bson::Type::kString && locale.Str() == "simple");
+  auto parsed = query::ParseCollation(e.Obj());
+  if (!parsed.ok()) return parsed.status();
+  arg.given = true;
+  arg.collator = std::move(parsed).value();
+  return arg;
+}
+
+query::CollatorPtr DefaultCollator(const catalog::CollectionInfo* coll) {
+  if (!coll) return nullptr;
+  auto spec = coll->options["collation"];
+  if (!spec.IsObject()) return nullptr;
+  // Stored normalized by create, so it parses; a damaged entry falls back to simple.
+  auto parsed = query::ParseCollation(spec.Obj());
+  return parsed.ok() ? parsed.value() : nullptr;
+}
+
+query::CollatorPtr EffectiveCollator(const CollationArg& arg, const catalog::CollectionInfo* coll) {
+  if (arg.given) return arg.collator;
+  return DefaultCollator(coll);
 }
 
 void AppendWriteError(bson::Builder* array, size_t position, int32_t index, const Status& st) {

@@ -16,7 +16,9 @@
 #include "bson/builder.h"
 #include "bson/document.h"
 #include "catalog/namespace.h"
+#include "catalog/catalog.h"
 #include "commands/registry.h"
+#include "query/collation.h"
 #include "util/status.h"
 
 namespace brook::commands {
@@ -43,10 +45,19 @@ Status GetBool(bson::View body, std::string_view cmd, std::string_view field,
 Status GetInt64(bson::View body, std::string_view cmd, std::string_view field,
                 std::optional<int64_t>* out, std::optional<int64_t> min = std::nullopt);
 
-// Whether `collation` (absent or a document) asks for a non-simple comparison. Brook
-// compares strings binary (no ICU); a non-simple collation only disables string index
-// bounds so results never depend on an index.
-StatusWith<bool> ParseCollation(bson::View body, std::string_view cmd);
+// A command's `collation` argument: whether it was given, and the parsed collator
+// (null for {locale: "simple"} or when absent).
+struct CollationArg {
+  bool given = false;
+  query::CollatorPtr collator;
+};
+// Parses `collation` (absent, or a document checked by query::ParseCollation).
+StatusWith<CollationArg> ParseCollation(bson::View body, std::string_view cmd);
+// The collator a command runs with on `coll`: its own when given, else the collection's
+// default collation (create's `collation` option), else simple (null).
+query::CollatorPtr EffectiveCollator(const CollationArg& arg, const catalog::CollectionInfo* coll);
+// The collection's default collator (null when it has none).
+query::CollatorPtr DefaultCollator(const catalog::CollectionInfo* coll);
 
 // Appends {index, code, errmsg, ...extra info} to an open writeErrors array.
 void AppendWriteError(bson::Builder* array, size_t position, int32_t index, const Status& st);

@@ -1,8 +1,11 @@
 // findAndModify: update or remove one document (chosen by query + sort) and return it.
 #include "bson/builder.h"
+#include "catalog/catalog.h"
+#include "commands/catalog_cmds_views.h"
 #include "commands/crud_args.h"
 #include "commands/handlers.h"
 #include "commands/operation_context.h"
+#include "commands/sessions.h"
 #include "commands/write_ops.h"
 #include "query/projection.h"
 #include "query/update.h"
@@ -23,6 +26,8 @@ Status HandleFindAndModify(OperationContext& op, const CommandRequest& req, bson
   if (ns.value().IsOplog()) {
     return Status(ErrorCodes::kIllegalOperation, "cannot write to '" + ns.value().ns() + "'");
   }
+  NoteSessionUse(op);
+  BROOK_RETURN_IF_ERROR(CheckNotView(op, ns.value()));
   bson::View body = req.body;
   std::optional<bson::View> query, sort, fields, let, array_filters;
   BROOK_RETURN_IF_ERROR(GetObject(body, kCmd, "query", &query));
@@ -34,6 +39,8 @@ Status HandleFindAndModify(OperationContext& op, const CommandRequest& req, bson
   BROOK_RETURN_IF_ERROR(GetBool(body, kCmd, "remove", &remove));
   BROOK_RETURN_IF_ERROR(GetBool(body, kCmd, "new", &return_new));
   BROOK_RETURN_IF_ERROR(GetBool(body, kCmd, "upsert", &upsert));
+  std::optional<bool> bypass;
+  BROOK_RETURN_IF_ERROR(GetBool(body, kCmd, "bypassDocumentValidation", &bypass));
   auto update = body["update"];
   if (!update.missing() && !update.IsObject() && !update.IsArray()) {
     return WrongType(kCmd, "update", update, "object");
@@ -49,8 +56,10 @@ Status HandleFindAndModify(OperationContext& op, const CommandRequest& req, bson
   } else if (update.missing()) {
     return FamError("Either an update or remove=true must be specified");
   }
-  auto has_collation = ParseCollation(body, kCmd);
-  if (!has_collation.ok()) return has_collation.status();
+  auto collation = ParseCollation(body, kCmd);
+  if (!collation.ok()) return collation.status();
+  query::CollatorPtr collator =
+      EffectiveCollator(collation.value(), op.service().catalog->Lookup(ns.value()).get());
 
   std::unique_ptr<query::Projection> projection;
   if (fields && !fields->empty()) {
@@ -71,7 +80,8 @@ Status HandleFindAndModify(OperationContext& op, const CommandRequest& req, bson
     dr.query = query.value_or(bson::View());
     dr.sort = sort.value_or(bson::View());
     dr.hint = body["hint"];
-    dr.has_collation = has_collation.value();
+    dr.collator = collator.get();
+    dr.has_collation = collator != nullptr;
     dr.let = let.value_or(bson::View());
     dr.want_image = true;
     auto out = ExecuteDelete(op, ns.value(), dr, rc, 0);
@@ -80,6 +90,7 @@ Status HandleFindAndModify(OperationContext& op, const CommandRequest& req, bson
     value = std::move(out.value().deleted);
   } else {
     query::UpdateOptions uopts;
+    uopts.collator = collator.get();
     uopts.let_variables = let.value_or(bson::View());
     auto driver = query::UpdateDriver::Parse(update, array_filters.value_or(bson::View()), uopts);
     if (!driver.ok()) return driver.status();
@@ -87,9 +98,11 @@ Status HandleFindAndModify(OperationContext& op, const CommandRequest& req, bson
     ur.query = query.value_or(bson::View());
     ur.sort = sort.value_or(bson::View());
     ur.hint = body["hint"];
-    ur.has_collation = has_collation.value();
+    ur.collator = collator.get();
+    ur.has_collation = collator != nullptr;
     ur.let = let.value_or(bson::View());
     ur.upsert = upsert.value_or(false);
+    ur.bypass_validation = bypass.value_or(false);
     ur.want_images = true;
     ur.driver = driver.value().get();
     auto out = ExecuteUpdate(op, ns.value(), ur, rc, 0);

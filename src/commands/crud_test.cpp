@@ -364,8 +364,9 @@ TEST_F(CrudTest, AggregateAndOplogView) {
   EXPECT_EQ(batch.first().Obj()["n"].NumberInt64(), 2);
   r = Run(HandleAggregate, R"({"aggregate": "c", "pipeline": [{"$collStats": {"count": {}}}], "cursor": {}})");
   EXPECT_EQ(r.view()["cursor"].Obj()["firstBatch"].Obj().first().Obj()["count"].NumberInt64(), 3) << r.ToString();
+  // A change stream opens a cursor (change_stream_cmd_test.cpp tests the rest).
   r = Run(HandleAggregate, R"({"aggregate": "c", "pipeline": [{"$changeStream": {}}], "cursor": {}})");
-  EXPECT_EQ(r.view()["code"].NumberInt64(), 115);
+  EXPECT_TRUE(r.view()["cursor"].Obj()["postBatchResumeToken"].IsObject()) << r.ToString();
   r = Run(HandleAggregate, R"({"aggregate": "c", "pipeline": []})");
   EXPECT_EQ(r.view()["code"].NumberInt64(), 9);
   r = Run(HandleAggregate, R"({"aggregate": "c", "pipeline": [{"$match": {"g": "b"}}, {"$out": "o"}], "cursor": {}})");

@@ -1,5 +1,8 @@
 // getMore and killCursors over the cursor registry.
 #include "bson/builder.h"
+#include "changestream/cursor.h"
+#include "commands/change_stream_cmd.h"
+#include "commands/failpoints.h"
 #include "commands/crud_args.h"
 #include "commands/cursor_registry.h"
 #include "commands/handlers.h"
@@ -26,7 +29,10 @@ Status HandleGetMore(OperationContext& op, const CommandRequest& req, bson::Buil
   if (coll.type() != bson::Type::kString) return WrongType("getMore", "collection", coll, "string");
   std::optional<int64_t> batch_size;
   BROOK_RETURN_IF_ERROR(GetInt64(req.body, "getMore", "batchSize", &batch_size, 0));
-  if (op.service().stats) op.service().stats->opcounters.getmore.fetch_add(1, std::memory_order_relaxed);
+  // A change stream's awaitData re-runs (dispatcher.h) are one getMore: they run with the
+  // deadline its first run set (change_stream_cmd.cpp), and are counted once.
+  const bool rerun = op.deadline.has_value();
+  if (op.service().stats && !rerun) op.service().stats->opcounters.getmore.fetch_add(1, std::memory_order_relaxed);
   if (!op.service().cursors) {
     return Status(ErrorCodes::kCursorNotFound, "cursor id " + std::to_string(id.value()) + " not found");
   }
@@ -34,6 +40,21 @@ Status HandleGetMore(OperationContext& op, const CommandRequest& req, bson::Buil
   auto pinned = op.service().cursors->Pin(id.value(), ns);
   if (!pinned.ok()) return pinned.status();
   auto& cursor = pinned.value();
+  // MongoDB's failGetMoreAfterCursorCheckout: the error comes after the checkout, so it
+  // gets the labels of the cursor's command (a change stream's are resumable), and the
+  // failed getMore closes the cursor.
+  if (op.service().failpoints && !rerun) {
+    if (auto hit = op.service().failpoints->Check(kFailGetMoreAfterCursorCheckout)) {
+      auto code = hit->data.view()["errorCode"];
+      Status st(code.IsNumber() ? static_cast<int32_t>(code.NumberInt64())
+                                : static_cast<int32_t>(ErrorCodes::kInternalError),
+                "Hit the 'failGetMoreAfterCursorCheckout' failpoint");
+      bool change_stream = IsChangeStreamCursor(cursor.cursor());
+      cursor.Exhaust();
+      return change_stream ? changestream::AddChangeStreamErrorLabels(st, true) : st;
+    }
+  }
+  if (IsChangeStreamCursor(cursor.cursor())) return ChangeStreamGetMore(op, cursor, batch_size, reply);
 
   reply->OpenDocument("cursor");
   reply->OpenArray("nextBatch");

@@ -110,6 +110,7 @@ Status HandleExplain(OperationContext& op, const CommandRequest& req, bson::Buil
     if (!ns.ok()) return ns.status();
     auto spec = ParseFind(inner, ns.value());
     if (!spec.ok()) return spec.status();
+    ResolveCollation(op, &spec.value());
     auto scan = OpenScan(op, spec.value().query);
     if (!scan.ok()) return scan.status();
     bson::Doc winning = scan.value().desc.ToWinningPlan(spec.value().query.filter);

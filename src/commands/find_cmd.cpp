@@ -2,10 +2,13 @@
 
 #include "bson/builder.h"
 #include "catalog/catalog.h"
+#include "commands/aggregate_cmd.h"
+#include "commands/catalog_cmds_views.h"
 #include "commands/crud_args.h"
 #include "commands/handlers.h"
 #include "commands/operation_context.h"
 #include "commands/server_stats.h"
+#include "commands/sessions.h"
 #include "storage/engine.h"
 
 namespace brook::commands {
@@ -80,13 +83,22 @@ StatusWith<FindSpec> ParseFind(const CommandRequest& req, const catalog::Namespa
   spec.batch_size = batch_size;
   auto collation = ParseCollation(body, kCmd);
   if (!collation.ok()) return collation.status();
-  spec.query.has_collation = collation.value();
+  spec.collation_arg = std::move(collation).value();
   return spec;
+}
+
+void ResolveCollation(OperationContext& op, FindSpec* spec) {
+  catalog::CollectionPtr coll;
+  if (!spec->collation_arg.given) coll = op.service().catalog->Lookup(spec->query.ns);
+  spec->collator = EffectiveCollator(spec->collation_arg, coll.get());
+  spec->query.collator = spec->collator.get();
+  spec->query.has_collation = spec->collator != nullptr;
 }
 
 StatusWith<std::unique_ptr<FindStream>> FindStream::Make(Scan scan, const FindSpec& spec,
                                                          bson::View let) {
   std::unique_ptr<FindStream> s(new FindStream());
+  s->collator_owner_ = spec.collator;
   s->scan_ = std::move(scan);
   s->collator_ = spec.query.collator;
   s->skip_ = spec.skip;
@@ -161,13 +173,53 @@ StatusWith<bool> FindStream::Next(OperationContext& op, bson::Doc* out) {
   }
 }
 
+namespace {
+
+// find on a view: the view's pipeline, then the find's filter/sort/skip/limit/projection
+// as stages, run to completion and served from memory.
+Status FindOnView(OperationContext& op, const FindSpec& spec, bson::Builder* reply) {
+  bson::Builder b;
+  std::string scratch;
+  size_t n = 0;
+  auto stage = [&](std::string_view name, bson::View v) {
+    b.OpenDocument(bson::ArrayKey(n++, &scratch));
+    b.AppendDocument(name, v);
+    b.Close();
+  };
+  if (!spec.query.filter.empty()) stage("$match", spec.query.filter);
+  if (spec.has_sort) stage("$sort", spec.query.sort);
+  if (spec.skip > 0) {
+    b.OpenDocument(bson::ArrayKey(n++, &scratch)).AppendInt64("$skip", spec.skip).Close();
+  }
+  if (spec.limit) {
+    b.OpenDocument(bson::ArrayKey(n++, &scratch)).AppendInt64("$limit", *spec.limit).Close();
+  }
+  if (spec.projection) stage("$project", *spec.projection);
+  bson::Doc stages = b.Done();
+  std::optional<bson::View> let;
+  if (!spec.query.let.empty()) let = spec.query.let;
+  auto docs = RunPipelineToVector(op, spec.query.ns, stages, spec.collation_arg, let);
+  if (!docs.ok()) return docs.status();
+  int64_t first = spec.batch_size.value_or(kDefaultFirstBatchDocs);
+  if (spec.single_batch && !spec.batch_size) first = -1;
+  auto cursor = std::make_unique<StreamCursor>(std::make_unique<VectorStream>(std::move(docs).value()));
+  return ReplyWithCursor(op, spec.query.ns.ns(), std::move(cursor), first, spec.single_batch, reply);
+}
+
+}  // namespace
+
 Status HandleFind(OperationContext& op, const CommandRequest& req, bson::Builder* reply) {
   auto ns = CollectionNs(req);
   if (!ns.ok()) return ns.status();
   BROOK_RETURN_IF_ERROR(catalog::ValidateCollectionName(ns.value()));
   auto spec = ParseFind(req, ns.value());
   if (!spec.ok()) return spec.status();
+  ResolveCollation(op, &spec.value());
   if (op.service().stats) op.service().stats->opcounters.query.fetch_add(1, std::memory_order_relaxed);
+  NoteSessionUse(op);
+  auto view = LookupView(op, ns.value());
+  if (!view.ok()) return view.status();
+  if (view.value()) return FindOnView(op, spec.value(), reply);
   auto scan = OpenScan(op, spec.value().query);
   if (!scan.ok()) return scan.status();
   auto stream = FindStream::Make(std::move(scan).value(), spec.value(), spec.value().query.let);

@@ -14,6 +14,7 @@
 #include "commands/cursor_registry.h"
 #include "commands/find_cmd_sort.h"
 #include "commands/oplog_view.h"
+#include "commands/crud_args.h"
 #include "commands/planner.h"
 #include "commands/registry.h"
 #include "query/projection.h"
@@ -47,10 +48,14 @@ struct FindSpec {
   std::optional<int64_t> batch_size;
   bool single_batch = false;
   bool has_sort = false;
+  CollationArg collation_arg;  // as given by the command
+  query::CollatorPtr collator;  // in effect (owner of query.collator)
 };
 
 // Parses find's arguments (the views point into `body`).
 StatusWith<FindSpec> ParseFind(const CommandRequest& req, const catalog::Namespace& ns);
+// Sets the collator in effect: the command's, else the collection's default.
+void ResolveCollation(OperationContext& op, FindSpec* spec);
 
 // The stream of find results: skip, limit, in-memory sort when the plan does not
 // provide it, projection.
@@ -67,6 +72,7 @@ class FindStream : public DocumentStream {
   FindStream() = default;
   StatusWith<bool> NextMatch(OperationContext& op, bson::Doc* out, query::MatchDetails* details);
 
+  query::CollatorPtr collator_owner_;  // outlives scan_ (its matcher points at it)
   Scan scan_;
   std::optional<SortPattern> sort_;
   const bson::StringComparator* collator_ = nullptr;

@@ -319,7 +319,11 @@ bool IsRetryableErrorCode(int32_t code) {
 }
 
 bool IsChangeStreamRequest(std::string_view command_name, bson::View body) {
-  if (command_name == "getMore") return true;
+  // A getMore continues a change stream only when its cursor is one, which only the
+  // getMore handler knows once it has checked the cursor out: it labels those errors
+  // itself (change_stream_cmd.h). As in MongoDB, errors raised before the checkout
+  // (failCommand on getMore) carry no ResumableChangeStreamError.
+  if (command_name == "getMore") return false;
   if (command_name != "aggregate") return false;
   auto pipeline = body["pipeline"];
   if (!pipeline.IsArray()) return false;

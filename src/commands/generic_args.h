@@ -46,9 +46,9 @@ bson::Doc WriteConcernErrorDoc(const Status& st, bson::View err_info = bson::Vie
 // MongoDB's RetriableError category (what retryable writes and reads retry on).
 bool IsRetryableErrorCode(int32_t code);
 
-// True when the command starts or continues a change stream: aggregate whose first
-// stage is $changeStream, or any getMore (the cursor may be a change stream; drivers
-// only act on the label for change-stream cursors).
+// True when the command starts a change stream: aggregate whose first stage is
+// $changeStream. False for getMore: whether it continues one depends on its cursor, so
+// the getMore handler labels the errors of change-stream cursors itself.
 bool IsChangeStreamRequest(std::string_view command_name, bson::View body);
 
 // The labels MongoDB attaches to an error reply (or to a reply with a writeConcernError)

@@ -446,7 +446,8 @@ StatusWith<std::unique_ptr<QueryPlan>> QueryPlan::Make(std::shared_ptr<storage::
     bson::Doc bounds;
     auto ivs = IndexBoundsFor(*hinted, req.filter, req.has_collation, &is_point, &bounds);
     int direction = 1;
-    desc.provides_sort = IndexProvidesSort(*hinted, req.sort, &direction);
+    // Index keys hold binary strings: under a collation they do not give its order.
+    desc.provides_sort = !req.has_collation && IndexProvidesSort(*hinted, req.sort, &direction);
     if (!ivs) {
       ivs = FullIndex(*hinted);
       bounds = FullBounds(*hinted);
@@ -477,14 +478,14 @@ StatusWith<std::unique_ptr<QueryPlan>> QueryPlan::Make(std::shared_ptr<storage::
     }
     if (best) {
       int direction = 1;
-      desc.provides_sort = IndexProvidesSort(*best, req.sort, &direction);
+      desc.provides_sort = !req.has_collation && IndexProvidesSort(*best, req.sort, &direction);
       use_index(*best, std::move(best_ivs), std::move(best_bounds), direction);
       return plan;
     }
     // No predicate to bound, but an index yields the requested order.
     for (const auto& index : coll->indexes) {
       int direction = 1;
-      if (Usable(index) && IndexProvidesSort(index, req.sort, &direction)) {
+      if (Usable(index) && !req.has_collation && IndexProvidesSort(index, req.sort, &direction)) {
         desc.provides_sort = true;
         use_index(index, FullIndex(index), FullBounds(index), direction);
         return plan;
@@ -500,7 +501,7 @@ StatusWith<std::unique_ptr<QueryPlan>> QueryPlan::Make(std::shared_ptr<storage::
   }
   if (!req.sort.empty() && req.sort.CountFields() == 1) {
     auto f = req.sort.first();
-    if (f.key() == "_id" && f.IsNumber()) {
+    if (f.key() == "_id" && f.IsNumber() && !req.has_collation) {
       desc.direction = f.NumberDouble() < 0 ? -1 : 1;
       desc.provides_sort = true;
     } else if (f.key() == "$natural") {

@@ -1,6 +1,9 @@
 #include "commands/sessions.h"
 
+#include <chrono>
+
 #include "bson/builder.h"
+#include "commands/operation_context.h"
 #include "storage/engine.h"
 
 namespace brook::commands {
@@ -105,6 +108,57 @@ void SessionCatalog::RecordExecuted(storage::WriteUnit& unit, const RetryableStm
 void SessionCatalog::Forget(const std::string& lsid_id) {
   std::lock_guard lock(mu_);
   highest_.erase(lsid_id);
+}
+
+void SessionCatalog::NoteUse(const std::string& lsid_id, int64_t now_millis) {
+  std::lock_guard<std::mutex> lock(local_mu_);
+  local_[lsid_id] = now_millis;
+  if (local_.size() > kMaxLocalSessions) {
+    auto oldest = local_.begin();
+    for (auto it = local_.begin(); it != local_.end(); ++it) {
+      if (it->second < oldest->second) oldest = it;
+    }
+    local_.erase(oldest);
+  }
+}
+
+void SessionCatalog::EndLocal(const std::string& lsid_id) {
+  std::lock_guard<std::mutex> lock(local_mu_);
+  local_.erase(lsid_id);
+}
+
+std::vector<bson::Doc> SessionCatalog::ListLocal() const {
+  // SHA-256 of the empty string: the uid of sessions without authentication.
+  static constexpr uint8_t kNoUserUid[32] = {
+      0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+      0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  std::lock_guard<std::mutex> lock(local_mu_);
+  std::vector<bson::Doc> out;
+  out.reserve(local_.size());
+  for (const auto& [id, last_use] : local_) {
+    if (now - last_use > kLocalSessionTimeoutMillis) continue;  // expired
+    bson::Builder b;
+    b.OpenDocument("_id");
+    b.AppendBinary("id", 4, id);
+    b.AppendBinary("uid", 0, std::string_view(reinterpret_cast<const char*>(kNoUserUid), 32));
+    b.Close();
+    b.AppendDate("lastUse", last_use);
+    out.push_back(b.Done());
+  }
+  return out;
+}
+
+void NoteSessionUse(OperationContext& op) {
+  if (!op.lsid || !op.service().sessions) return;
+  auto key = SessionCatalog::LsidKey(*op.lsid);
+  if (!key.ok()) return;
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  op.service().sessions->NoteUse(key.value(), now);
 }
 
 }  // namespace brook::commands

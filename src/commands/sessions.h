@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bson/document.h"
 #include "util/status.h"
@@ -61,13 +62,31 @@ class SessionCatalog {
   // Forgets in-memory state for a session (endSessions); records stay on disk.
   void Forget(const std::string& lsid_id);
 
+  // The logical sessions this server has seen ($listLocalSessions; MongoDB's
+  // LogicalSessionCache without auth): lsid id -> last use (ms since the epoch). Memory
+  // only, bounded (the least recently used are dropped beyond kMaxLocalSessions).
+  void NoteUse(const std::string& lsid_id, int64_t now_millis);
+  void EndLocal(const std::string& lsid_id);
+  // [{_id: {id: UUID, uid: BinData(0, sha256(""))}, lastUse: Date}], by lsid id.
+  std::vector<bson::Doc> ListLocal() const;
+
  private:
   StatusWith<int64_t> LoadHighest(const std::string& lsid_id);
 
   storage::Engine* engine_;
   std::mutex mu_;
   std::map<std::string, int64_t> highest_;  // lsid id -> highest txnNumber
+  mutable std::mutex local_mu_;
+  std::map<std::string, int64_t> local_;  // lsid id -> last use
 };
+
+inline constexpr size_t kMaxLocalSessions = 100000;
+// MongoDB's localLogicalSessionTimeoutMinutes (30): older sessions are not listed.
+inline constexpr int64_t kLocalSessionTimeoutMillis = 30 * 60 * 1000;
+
+class OperationContext;
+// Records the operation's lsid (if any) as used now.
+void NoteSessionUse(OperationContext& op);
 
 std::string RetryableStmtKey(const RetryableStmt& stmt);
 

@@ -10,6 +10,7 @@
 #include "commands/operation_context.h"
 #include "commands/planner.h"
 #include "commands/server_stats.h"
+#include "commands/write_ops_validation.h"
 #include "storage/engine.h"
 
 namespace brook::commands {
@@ -71,7 +72,8 @@ void AddUpdateOplog(storage::WriteUnit& unit, const catalog::CollectionInfo& col
   } else {
     b.OpenDocument("o");
     b.AppendInt32("$v", 2);
-    b.AppendDocument("updateDescription", result.description.ToBson(false));
+    // With disambiguatedPaths, so showExpandedEvents streams can report them.
+    b.AppendDocument("updateDescription", result.description.ToBson(true));
     b.Close();
   }
   b.AppendDocument("o2", IdDoc(old_doc["_id"]));
@@ -202,6 +204,7 @@ Status UpsertInsert(OperationContext& op, storage::WriteUnit& unit, const catalo
   if (!result.ok()) return result.status();
   auto doc = PrepareInsertDocument(result.value().new_doc);
   if (!doc.ok()) return doc.status();
+  BROOK_RETURN_IF_ERROR(ValidateDocument(coll, nullptr, doc.value(), req.bypass_validation));
   BROOK_RETURN_IF_ERROR(catalog::InsertRecord(unit, coll, doc.value()));
   AddInsertOplog(unit, coll, doc.value(), retry, stmt_id);
   out->n = 1;
@@ -219,9 +222,11 @@ Status ApplyUpdate(storage::WriteUnit& unit, const catalog::CollectionInfo& coll
   if (!result.ok()) return result.status();
   out->n += 1;
   if (result.value().changed) {
+    BROOK_RETURN_IF_ERROR(
+        ValidateDocument(coll, &old_doc, result.value().new_doc, req.bypass_validation));
     BROOK_RETURN_IF_ERROR(catalog::UpdateRecord(unit, coll, old_doc, result.value().new_doc));
-    bool replacement = req.driver->kind() == query::UpdateDriver::Kind::kReplacement;
-    AddUpdateOplog(unit, coll, old_doc, result.value(), replacement, retry, stmt_id);
+    // MongoDB logs some pipeline updates as full replacements too ("replace" events).
+    AddUpdateOplog(unit, coll, old_doc, result.value(), result.value().as_replacement, retry, stmt_id);
     out->n_modified += 1;
   }
   if (req.want_images) {
@@ -321,7 +326,7 @@ StatusWith<bson::Doc> PrepareInsertDocument(bson::View doc) {
 }
 
 Status InsertOne(OperationContext& op, const catalog::Namespace& ns, bson::View doc,
-                 const RetryContext* retry, int32_t stmt_id) {
+                 const RetryContext* retry, int32_t stmt_id, bool bypass_validation) {
   return RunWriteUnit(op, [&](storage::WriteUnit& unit, bool* commit,
                               std::vector<catalog::CollectionPtr>* created) -> Status {
     auto replayed = Replayed(op, unit, retry, stmt_id);
@@ -334,6 +339,7 @@ Status InsertOne(OperationContext& op, const catalog::Namespace& ns, bson::View 
     if (!target.ok()) return target.status();
     if (target.value().created) created->push_back(target.value().coll);
     const auto& coll = *target.value().coll;
+    BROOK_RETURN_IF_ERROR(ValidateDocument(coll, nullptr, doc, bypass_validation));
     BROOK_RETURN_IF_ERROR(catalog::InsertRecord(unit, coll, doc));
     AddInsertOplog(unit, coll, doc, retry, stmt_id);
     bson::Builder result;

@@ -56,8 +56,9 @@ Status RunWriteUnit(OperationContext& op,
 StatusWith<bson::Doc> PrepareInsertDocument(bson::View doc);
 
 // Inserts one document. With `retry`, a statement executed before is not applied again.
+// The collection's validator applies unless `bypass_validation` (write_ops_validation.h).
 Status InsertOne(OperationContext& op, const catalog::Namespace& ns, bson::View doc,
-                 const RetryContext* retry, int32_t stmt_id);
+                 const RetryContext* retry, int32_t stmt_id, bool bypass_validation = false);
 
 struct UpdateRequest {
   bson::View query;
@@ -69,6 +70,7 @@ struct UpdateRequest {
   bool upsert = false;
   bool multi = false;
   bool want_images = false;  // findAndModify: keep pre/post images (also in the retry record)
+  bool bypass_validation = false;  // bypassDocumentValidation
   const query::UpdateDriver* driver = nullptr;
 };
 

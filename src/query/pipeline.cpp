@@ -32,6 +32,7 @@ const std::unordered_map<std::string_view, StageParser>& StageTable() {
       {"$sample", ParseSampleStage},
       {"$documents", ParseDocumentsStage},
       {"$out", ParseOutStage},
+      {"$merge", ParseMergeStage},
       {"$unwind", ParseUnwindStage},
       {"$lookup", ParseLookupStage},
       {"$unionWith", ParseUnionWithStage},
@@ -103,10 +104,11 @@ StatusWith<std::vector<StagePtr>> ParseStages(bson::View stages_array, const Par
       return Status(40324, "Unrecognized pipeline stage name: '" + std::string(name) + "'");
     }
     bool is_last = i + 1 == n;
-    if (name == "$out") {
-      if (ctx.in_facet) return Status(40600, "$out is not allowed to be used within a $facet stage");
-      if (ctx.in_lookup) return Status(51047, "$out is not allowed within a $lookup's sub-pipeline");
-      if (!is_last) return Status(40601, "$out can only be the final stage in the pipeline");
+    if (name == "$out" || name == "$merge") {
+      std::string n(name);
+      if (ctx.in_facet) return Status(40600, n + " is not allowed to be used within a $facet stage");
+      if (ctx.in_lookup) return Status(51047, n + " is not allowed within a $lookup's sub-pipeline");
+      if (!is_last) return Status(40601, n + " can only be the final stage in the pipeline");
     }
     if (ctx.in_facet && (name == "$facet" || name == "$documents")) {
       return Status(40600, std::string(name) + " is not allowed to be used within a $facet stage");
@@ -195,7 +197,9 @@ StatusWith<std::unique_ptr<DocumentSource>> Pipeline::Run(std::unique_ptr<Docume
 }
 
 bool Pipeline::has_out() const {
-  return !stages_->stages.empty() && stages_->stages.back()->name() == "$out";
+  if (stages_->stages.empty()) return false;
+  std::string_view last = stages_->stages.back()->name();
+  return last == "$out" || last == "$merge";
 }
 
 bool Pipeline::starts_with_documents() const {

@@ -4,7 +4,7 @@
 //
 // Owns: the stage list ($match $project $addFields/$set $unset $sort $limit $skip $group
 // $count $unwind $replaceRoot/$replaceWith $sortByCount $lookup $facet $unionWith $sample
-// $out $documents $bucket) and its error codes (40323, 40324, 40601, ...).
+// $out $merge $documents $bucket) and its error codes (40323, 40324, 40601, ...).
 // Collections are reached only through PipelineHost (implemented by the command layer;
 // tests implement it in memory). Plan vs execution: Parse() builds immutable stage
 // specs; Run() builds per-run DocumentSource objects that hold only runtime state.
@@ -35,6 +35,26 @@ class DocumentSource {
   virtual StatusWith<std::optional<bson::Doc>> Next() = 0;
 };
 
+// $merge's target and modes, as parsed from the stage.
+struct MergeTarget {
+  enum class WhenMatched { kReplace, kKeepExisting, kMerge, kFail, kPipeline };
+  enum class WhenNotMatched { kInsert, kDiscard, kFail };
+  std::string db, coll;
+  std::vector<std::string> on = {"_id"};  // dotted paths
+  bool on_given = false;                   // an explicit `on` needs a unique index
+  WhenMatched when_matched = WhenMatched::kMerge;
+  WhenNotMatched when_not_matched = WhenNotMatched::kInsert;
+  bson::Doc pipeline;  // kPipeline: {"0": stage, ...}, an update pipeline
+};
+
+// One document for $merge: the document, the values of its `on` fields ({path: value}),
+// and (kPipeline) the stage's let variables evaluated against it ({new: ..., ...}).
+struct MergeItem {
+  bson::Doc doc;
+  bson::Doc on_values;
+  bson::Doc vars;
+};
+
 // The narrow interface from the pipeline to collections.
 class PipelineHost {
  public:
@@ -45,6 +65,19 @@ class PipelineHost {
   // Replaces db.coll's contents with `docs` ($out), creating it if needed.
   virtual Status ReplaceCollection(std::string_view db, std::string_view coll,
                                    std::vector<bson::Doc> docs) = 0;
+  // $merge: checks the target before anything is written (an explicit `on` needs a
+  // unique index on exactly those fields: 51183; the target is not a view...).
+  virtual Status PrepareMerge(const MergeTarget& target) {
+    (void)target;
+    return Status(ErrorCodes::kCommandNotSupported, "$merge is not supported here");
+  }
+  // $merge: applies one batch in order; the first error stops it (duplicate keys 11000,
+  // 13113 for whenNotMatched: "fail").
+  virtual Status MergeBatch(const MergeTarget& target, std::vector<MergeItem> items) {
+    (void)target;
+    (void)items;
+    return Status(ErrorCodes::kCommandNotSupported, "$merge is not supported here");
+  }
 };
 
 struct PipelineOptions {
@@ -77,6 +110,7 @@ class Pipeline {
   // `input` (pass an empty source or nullptr).
   StatusWith<std::unique_ptr<DocumentSource>> Run(std::unique_ptr<DocumentSource> input) const;
 
+  // True when the last stage writes ($out or $merge): the pipeline returns no documents.
   bool has_out() const;
   // True when the first stage is $documents (a db-level aggregate with no collection).
   bool starts_with_documents() const;

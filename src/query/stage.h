@@ -102,6 +102,7 @@ StatusWith<StagePtr> ParseReplaceRootStage(const bson::Element& spec, const Pars
 StatusWith<StagePtr> ParseSampleStage(const bson::Element& spec, const ParseContext& ctx);
 StatusWith<StagePtr> ParseDocumentsStage(const bson::Element& spec, const ParseContext& ctx);
 StatusWith<StagePtr> ParseOutStage(const bson::Element& spec, const ParseContext& ctx);
+StatusWith<StagePtr> ParseMergeStage(const bson::Element& spec, const ParseContext& ctx);
 StatusWith<StagePtr> ParseUnwindStage(const bson::Element& spec, const ParseContext& ctx);
 StatusWith<StagePtr> ParseLookupStage(const bson::Element& spec, const ParseContext& ctx);
 StatusWith<StagePtr> ParseUnionWithStage(const bson::Element& spec, const ParseContext& ctx);

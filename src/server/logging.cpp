@@ -47,6 +47,32 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
+// libbson pads its JSON ("{ \"a\" : 1 }"); MongoDB's lines are compact. Whitespace
+// outside strings carries no meaning in JSON, so dropping it is safe.
+std::string CompactJson(std::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : json) {
+    if (in_string) {
+      out.push_back(c);
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\n' || c == '\t' || c == '\r') continue;
+    if (c == '"') in_string = true;
+    out.push_back(c);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string FormatLogLine(int64_t unix_millis, char severity, std::string_view component, int id,
@@ -68,7 +94,7 @@ std::string FormatLogLine(int64_t unix_millis, char severity, std::string_view c
   AppendJsonString(&line, ctx);
   line.append(",\"msg\":");
   AppendJsonString(&line, msg);
-  if (!attr.empty()) line.append(",\"attr\":").append(bson::ToRelaxedJson(attr));
+  if (!attr.empty()) line.append(",\"attr\":").append(CompactJson(bson::ToRelaxedJson(attr)));
   line.push_back('}');
   return line;
 }
@@ -92,6 +118,7 @@ Status InitLogging(const std::string& logpath, commands::LogBuffer* buffer) {
     return Status(ErrorCodes::kBadValue, "cannot open log file " + logpath + ": " + e.what());
   }
   g_buffer.store(buffer);
+  g_startup.store(true);
   return Status::OK();
 }
 

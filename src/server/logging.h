@@ -22,7 +22,9 @@ class LogBuffer;
 
 namespace brook::server {
 
-// logpath empty: stderr. `buffer` may be null. Call once, before other threads start.
+// logpath empty: stderr. `buffer` may be null. Call once, before other threads start;
+// it begins the startup phase (warnings count as startup warnings until
+// MarkStartupComplete).
 Status InitLogging(const std::string& logpath, commands::LogBuffer* buffer);
 // Flushes and detaches from the LogBuffer (which may be destroyed afterwards).
 void ShutdownLogging();

@@ -18,7 +18,7 @@ TEST(Logging, LineShapeIsMongoDBs) {
   const std::string prefix =
       R"({"t":{"$date":"2026-01-02T03:04:05.678+00:00"},"s":"I","c":"NETWORK","id":22943,)"
       R"("ctx":"listener","msg":"Connection \"accepted\"","attr":{)";
-  EXPECT_EQ(line.substr(0, prefix.size()), prefix);
+  EXPECT_EQ(line, prefix + R"("remote":"127.0.0.1:5000","connectionCount":1}})");
   // Every line is one valid JSON object (the "$date" key is renamed: libbson's parser
   // wants its own date spelling, which is not the point here).
   auto parses = [](std::string l) {
@@ -29,6 +29,10 @@ TEST(Logging, LineShapeIsMongoDBs) {
   auto parsed = parses(line);
   EXPECT_EQ(parsed["attr"].Obj()["remote"].Str(), "127.0.0.1:5000");
   EXPECT_EQ(parsed["msg"].Str(), "Connection \"accepted\"");
+  bson::Builder spaced;
+  spaced.AppendString("note", "a b \"c d\" e");
+  std::string with_spaces = FormatLogLine(0, 'I', "C", 1, "x", "m", spaced.Done());
+  EXPECT_EQ(parses(with_spaces)["attr"].Obj()["note"].Str(), "a b \"c d\" e") << with_spaces;
   std::string no_attr = FormatLogLine(0, 'W', "CONTROL", 1, "main", "tab\there", bson::View());
   EXPECT_EQ(parses(no_attr)["msg"].Str(), "tab\there") << no_attr;
   EXPECT_EQ(no_attr.find("attr"), std::string::npos);

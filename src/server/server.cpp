@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "bson/builder.h"
+#include "commands/cursor_registry.h"
 #include "commands/server_options.h"
 #include "commands/server_stats.h"
 #include "server/connection.h"
@@ -140,7 +141,19 @@ void Server::Run() {
   for (int i = 0; i < threads; ++i) pool.emplace_back([this] { io_.run(); });
 
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return stop_requested_; });
+  // Meanwhile this thread reaps idle cursors, as MongoDB's clientCursorMonitor does every
+  // 4 s; cursorTimeoutMillis is re-read each round so setParameter takes effect.
+  while (!cv_.wait_for(lock, std::chrono::seconds(4), [this] { return stop_requested_; })) {
+    lock.unlock();
+    if (auto* cursors = service_.cursors) {
+      if (service_.options) {
+        cursors->set_idle_timeout(std::chrono::milliseconds(
+            service_.options->parameters->GetInt(commands::kParamCursorTimeoutMillis)));
+      }
+      cursors->ReapIdle(std::chrono::steady_clock::now());
+    }
+    lock.lock();
+  }
 
   Log('I', "CONTROL", 4784901, "signalProcessing", "Shutting down the network listener");
   shutting_down_.store(true);

@@ -20,8 +20,9 @@ Waiters::Waiters(asio::io_context& io, std::function<bson::Timestamp()> durable)
     : io_(io), durable_(std::move(durable)) {}
 
 void Waiters::OnWatermarksMoved() {
-  if (pass_pending_.exchange(true)) return;
-  asio::post(io_, [this] { WakePass(); });
+  // The engine calls this once per WAL sync (not per commit), so the pass runs right
+  // here: posting it first would add an io-thread hop to every j:true reply.
+  WakePass();
 }
 
 void Waiters::Wake(const std::shared_ptr<Waiter>& w) {
@@ -32,8 +33,6 @@ void Waiters::Wake(const std::shared_ptr<Waiter>& w) {
 }
 
 void Waiters::WakePass() {
-  // Clear first: a move during this pass schedules another pass, so none is missed.
-  pass_pending_.store(false);
   bson::Timestamp durable = durable_();
   std::lock_guard lock(mu_);
   for (const auto& w : waiters_) {

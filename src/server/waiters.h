@@ -13,13 +13,12 @@
 // Mechanism: a waiter is a coroutine suspended on its own asio::steady_timer, set to its
 // deadline, on the connection's executor (a strand). It registers itself in one list,
 // then checks its condition, then waits; so no wake-up can fall between check and wait.
-// The storage engine calls OnWatermarksMoved() from its commit or sync thread; that only
-// sets a flag and, if no pass is pending, posts ONE wake pass onto the io_context. The
-// pass reads the durable watermark once and, for every waiter now satisfied, posts
-// timer.cancel() to that waiter's own executor (timers are not thread-safe, so they are
-// only touched from their strand). The woken coroutine re-checks its condition and
-// returns. A commit therefore costs one atomic exchange; the number of waiters only
-// matters in the wake pass, off the commit path.
+// The storage engine calls OnWatermarksMoved() from its sync thread once per WAL sync
+// (never per commit); it runs the wake pass right there: read the durable watermark
+// once and, for every waiter now satisfied, post timer.cancel() to that waiter's own
+// executor (timers are not thread-safe, so they are only touched from their strand).
+// The woken coroutine re-checks its condition and returns. Commits never reach this
+// code; the number of waiters only matters in the pass, on the sync thread.
 //
 // Thread-safety: all methods are thread-safe. Coroutine methods must be awaited from a
 // coroutine running on a strand (each connection runs on its own strand).
@@ -41,12 +40,13 @@ class Waiters {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // `durable` reads the engine's durable watermark; it is called from io threads only.
+  // `durable` reads the engine's durable watermark; called from any thread.
   Waiters(asio::io_context& io, std::function<bson::Timestamp()> durable);
   Waiters(const Waiters&) = delete;
   Waiters& operator=(const Waiters&) = delete;
 
-  // For Engine::SetWatermarkListener: cheap, never blocks, any thread.
+  // For Engine::SetWatermarkListener: one short lock and a pass over the waiters; any
+  // thread. Call it after `durable` moved.
   void OnWatermarksMoved();
 
   // True once durable >= ts; false if the deadline (if any) passed or at shutdown.
@@ -71,7 +71,6 @@ class Waiters {
 
   asio::io_context& io_;
   std::function<bson::Timestamp()> durable_;
-  std::atomic<bool> pass_pending_{false};
   std::atomic<bool> shutdown_{false};
   mutable std::mutex mu_;
   std::list<std::shared_ptr<Waiter>> waiters_;

@@ -143,8 +143,10 @@ class Engine {
   // Blocking wait (for tools and tests; the server waits asynchronously through its
   // waiters module, notified by the listener below).
   virtual Status WaitForDurable(bson::Timestamp ts, std::chrono::milliseconds timeout) = 0;
-  // Called (from the committing or syncing thread) whenever a watermark moves. Must be
-  // cheap and must not call back into Engine. One listener; set before serving.
+  // Called (from the syncing thread, or the thread that hit a sticky error) whenever the
+  // durable watermark moves or the engine stops on an error; commits that only move
+  // `visible` do not call it. Must be cheap and must not call back into Engine. One
+  // listener; set before serving.
   virtual void SetWatermarkListener(std::function<void()> listener) = 0;
 
   // The oldest oplog entry still present (null Timestamp when the oplog is empty).

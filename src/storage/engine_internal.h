@@ -205,6 +205,8 @@ class EngineImpl final : public Engine {
   std::condition_variable durable_cv_;
   bool sync_requested_ = false;
   bool stopping_ = false;
+  // True while the syncer waits with nothing to do; commits wake it only then.
+  std::atomic<bool> syncer_idle_{false};
   std::thread syncer_;
 
   // Truncator state, guarded by trunc_mu_.

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <memory>
+
 #include "bson/builder.h"
 #include "wire/message.h"
 
@@ -74,6 +77,38 @@ TEST(Compression, HostileFrames) {
   std::string garbage = packed;
   for (size_t i = kHeaderSize + 9; i < garbage.size(); ++i) garbage[i] = static_cast<char>(i * 7);
   EXPECT_FALSE(DecompressMessage(garbage).ok());
+}
+
+}  // namespace
+}  // namespace brook::wire
+
+namespace brook::wire {
+namespace {
+
+TEST(Compression, MutatedFramesNeverCrash) {
+  std::string frame = SampleFrame();
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  for (auto c : {Compressor::kNoop, Compressor::kSnappy, Compressor::kZlib, Compressor::kZstd}) {
+    std::string packed = CompressMessage(frame, c).value();
+    for (int iter = 0; iter < 2000; ++iter) {
+      std::string f = packed;
+      size_t pos = kHeaderSize + next() % (f.size() - kHeaderSize);
+      f[pos] = static_cast<char>(next());
+      if (next() % 4 == 0) f.resize(kHeaderSize + next() % (f.size() - kHeaderSize));
+      std::unique_ptr<char[]> exact(new char[f.size()]);
+      std::memcpy(exact.get(), f.data(), f.size());
+      auto out = DecompressMessage(std::string_view(exact.get(), f.size()));
+      if (out.ok()) {
+        EXPECT_EQ(out.value().size(), static_cast<size_t>(ReadLE32(out.value().data())));
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -1,0 +1,256 @@
+// Handler-level tests of change streams as commands: aggregate {$changeStream}, getMore
+// (awaitData, batches, invalidate), killCursors, error labels and the
+// failGetMoreAfterCursorCheckout failpoint, against a real engine in a temporary directory.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "bson/builder.h"
+#include "bson/compare.h"
+#include "bson/json.h"
+#include "catalog/catalog.h"
+#include "commands/change_stream_cmd.h"
+#include "commands/cursor_registry.h"
+#include "commands/failpoints.h"
+#include "commands/handlers.h"
+#include "commands/operation_context.h"
+#include "commands/server_stats.h"
+#include "commands/sessions.h"
+#include "storage/engine.h"
+
+namespace brook::commands {
+namespace {
+
+bson::Doc J(std::string_view json) {
+  auto d = bson::FromJson(json);
+  EXPECT_TRUE(d.ok()) << json << " " << d.status().ToString();
+  return std::move(d).value();
+}
+
+struct Result {
+  bson::Doc reply;  // the handler's reply plus ok, or {ok: 0, code, errorLabels}
+  std::optional<AwaitData> await_data;
+
+  bson::View cursor() const { return reply.view()["cursor"].Obj(); }
+  int64_t id() const { return cursor()["id"].NumberInt64(); }
+  size_t batch_size(std::string_view field) const { return cursor()[field].Obj().CountFields(); }
+  int32_t code() const { return static_cast<int32_t>(reply.view()["code"].NumberInt64()); }
+  bool HasLabel(std::string_view label) const {
+    for (const auto& l : reply.view()["errorLabels"].Obj()) {
+      if (l.Str() == label) return true;
+    }
+    return false;
+  }
+};
+
+class ChangeStreamCmdTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/brook_cs_cmd_test_XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    storage::EngineOptions opts;
+    opts.dbpath = dir_;
+    auto e = storage::Engine::Open(opts);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    engine_ = std::move(e).value();
+    auto c = catalog::Catalog::Open(engine_.get());
+    ASSERT_TRUE(c.ok());
+    catalog_ = std::move(c).value();
+    cursors_ = std::make_unique<CursorRegistry>(&stats_);
+    sessions_ = std::make_unique<SessionCatalog>(engine_.get());
+    service_.engine = engine_.get();
+    service_.catalog = catalog_.get();
+    service_.cursors = cursors_.get();
+    service_.sessions = sessions_.get();
+    service_.failpoints = &failpoints_;
+    service_.stats = &stats_;
+  }
+  void TearDown() override {
+    cursors_.reset();
+    sessions_.reset();
+    catalog_.reset();
+    engine_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Result Run(Handler h, std::string_view json, std::optional<int64_t> max_time_ms = std::nullopt) {
+    bson::Doc body = J(json);
+    OperationContext op(service_, client_);
+    op.db = "test";
+    op.max_time_ms = max_time_ms;
+    CommandRequest req{body.view().first().key(), "test", body};
+    bson::Builder reply;
+    Status st = h(op, req, &reply);
+    Result r;
+    r.await_data = op.await_data;
+    if (!st.ok()) {
+      bson::Builder err;
+      err.AppendDouble("ok", 0);
+      err.AppendInt32("code", st.code());
+      err.AppendString("errmsg", st.reason());
+      err.OpenArray("errorLabels");
+      std::string scratch;
+      for (size_t i = 0; i < st.labels().size(); ++i) err.AppendString(bson::ArrayKey(i, &scratch), st.labels()[i]);
+      err.Close();
+      r.reply = err.Done();
+      return r;
+    }
+    reply.AppendDouble("ok", 1);
+    r.reply = reply.Done();
+    return r;
+  }
+
+  // Inserts and waits until the write is durable (streams deliver durable events only).
+  void InsertDurable(std::string_view json) {
+    Run(HandleInsert, json);
+    ASSERT_TRUE(engine_->WaitForDurable(engine_->visible(), std::chrono::seconds(5)).ok());
+  }
+
+  Result GetMore(int64_t id, std::string_view coll, std::string_view extra = "") {
+    std::string json = "{\"getMore\": {\"$numberLong\": \"" + std::to_string(id) + "\"}, \"collection\": \"" +
+                       std::string(coll) + "\"" + std::string(extra) + "}";
+    return Run(HandleGetMore, json);
+  }
+
+  Result Open(std::string_view stage = "{}", std::string_view coll = "\"c\"") {
+    return Run(HandleAggregate, "{\"aggregate\": " + std::string(coll) + ", \"pipeline\": [{\"$changeStream\": " +
+                                    std::string(stage) + "}], \"cursor\": {}}");
+  }
+
+  std::string dir_;
+  ServerStats stats_;
+  FailPoints failpoints_;
+  std::unique_ptr<storage::Engine> engine_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<CursorRegistry> cursors_;
+  std::unique_ptr<SessionCatalog> sessions_;
+  ServiceContext service_;
+  ClientInfo client_;
+};
+
+TEST_F(ChangeStreamCmdTest, OpenReplyHasCursorAndPostBatchResumeToken) {
+  auto r = Open();
+  ASSERT_EQ(r.reply.view()["ok"].NumberDouble(), 1) << r.reply.ToString();
+  EXPECT_NE(r.id(), 0);
+  EXPECT_EQ(r.cursor()["ns"].Str(), "test.c");
+  EXPECT_EQ(r.batch_size("firstBatch"), 0u);
+  EXPECT_EQ(r.cursor()["postBatchResumeToken"].Obj()["_data"].type(), bson::Type::kString);
+  EXPECT_FALSE(r.await_data) << "the aggregate never waits";
+
+  auto db = Run(HandleAggregate, R"({"aggregate": 1, "pipeline": [{"$changeStream": {}}], "cursor": {}})");
+  EXPECT_EQ(db.cursor()["ns"].Str(), "test.$cmd.aggregate");
+  EXPECT_TRUE(IsChangeStreamPipeline(J(R"({"0": {"$changeStream": {}}})")));
+  EXPECT_FALSE(IsChangeStreamPipeline(J(R"({"0": {"$match": {}}})")));
+}
+
+TEST_F(ChangeStreamCmdTest, EmptyGetMoreAsksToAwaitDataWithDefaultOneSecond) {
+  auto open = Open();
+  auto before = std::chrono::steady_clock::now();
+  auto r = GetMore(open.id(), "c");
+  ASSERT_EQ(r.reply.view()["ok"].NumberDouble(), 1) << r.reply.ToString();
+  EXPECT_EQ(r.batch_size("nextBatch"), 0u);
+  EXPECT_EQ(r.id(), open.id());
+  EXPECT_TRUE(r.cursor()["postBatchResumeToken"].IsObject());
+  ASSERT_TRUE(r.await_data);
+  auto wait = r.await_data->deadline - before;
+  EXPECT_GE(wait, std::chrono::milliseconds(900));
+  EXPECT_LE(wait, std::chrono::milliseconds(1500));
+  // What it waits for: durable past everything already read.
+  EXPECT_GE(r.await_data->after, engine_->durable());
+
+  auto timed = Run(HandleGetMore,
+                   "{\"getMore\": {\"$numberLong\": \"" + std::to_string(open.id()) + "\"}, \"collection\": \"c\"}", 50);
+  ASSERT_TRUE(timed.await_data);
+  EXPECT_LE(timed.await_data->deadline - std::chrono::steady_clock::now(), std::chrono::milliseconds(60));
+}
+
+TEST_F(ChangeStreamCmdTest, GetMoreReturnsEventsInBatchesThenInvalidates) {
+  auto open = Open();
+  InsertDurable(R"({"insert": "c", "documents": [{"_id": 1}, {"_id": 2}, {"_id": 3}]})");
+  auto r = GetMore(open.id(), "c", R"(, "batchSize": 2)");
+  ASSERT_EQ(r.batch_size("nextBatch"), 2u) << r.reply.ToString();
+  EXPECT_FALSE(r.await_data);
+  bson::View first = r.cursor()["nextBatch"].Obj().first().Obj();
+  EXPECT_EQ(first["operationType"].Str(), "insert");
+  EXPECT_EQ(first["documentKey"].Obj()["_id"].NumberInt64(), 1);
+  // While events wait in the cursor the token is the last returned event's.
+  bson::View second = r.cursor()["nextBatch"].Obj()["1"].Obj();
+  EXPECT_TRUE(bson::ValuesEqual(r.cursor()["postBatchResumeToken"], second["_id"]));
+
+  r = GetMore(open.id(), "c");
+  ASSERT_EQ(r.batch_size("nextBatch"), 1u) << r.reply.ToString();
+
+  Run(HandleDrop, R"({"drop": "c"})");
+  ASSERT_TRUE(engine_->WaitForDurable(engine_->visible(), std::chrono::seconds(5)).ok());
+  r = GetMore(open.id(), "c");
+  ASSERT_EQ(r.batch_size("nextBatch"), 2u) << r.reply.ToString();
+  EXPECT_EQ(r.cursor()["nextBatch"].Obj()["1"].Obj()["operationType"].Str(), "invalidate");
+  EXPECT_EQ(r.id(), 0) << "an invalidated stream is closed";
+  EXPECT_EQ(GetMore(open.id(), "c").code(), 43);
+}
+
+TEST_F(ChangeStreamCmdTest, KillCursorsClosesAStream) {
+  auto open = Open();
+  auto r = Run(HandleKillCursors,
+               "{\"killCursors\": \"c\", \"cursors\": [{\"$numberLong\": \"" + std::to_string(open.id()) + "\"}]}");
+  EXPECT_EQ(r.reply.view()["cursorsKilled"].Obj().CountFields(), 1u) << r.reply.ToString();
+  EXPECT_EQ(GetMore(open.id(), "c").code(), 43);
+}
+
+TEST_F(ChangeStreamCmdTest, ErrorsCarryMongoDbsLabels) {
+  // Bad options fail the aggregate, unlabelled as resumable.
+  auto bad = Open(R"({"fullDocument": "nope"})");
+  EXPECT_EQ(bad.code(), 2);
+  EXPECT_FALSE(bad.HasLabel("ResumableChangeStreamError"));
+  // Removing _id is fatal for the stream on getMore: 280, NonResumable, cursor closed.
+  auto open = Run(HandleAggregate, R"({"aggregate": "c", "pipeline": [{"$changeStream": {}}, {"$project": {"_id": 0}}], "cursor": {}})");
+  InsertDurable(R"({"insert": "c", "documents": [{"_id": 1}]})");
+  auto r = GetMore(open.id(), "c");
+  EXPECT_EQ(r.code(), 280) << r.reply.ToString();
+  EXPECT_TRUE(r.HasLabel("NonResumableChangeStreamError"));
+  EXPECT_FALSE(r.HasLabel("ResumableChangeStreamError"));
+  EXPECT_EQ(GetMore(open.id(), "c").code(), 43);
+}
+
+TEST_F(ChangeStreamCmdTest, FailGetMoreAfterCursorCheckout) {
+  ASSERT_TRUE(failpoints_.Configure(kFailGetMoreAfterCursorCheckout, J(R"({"m": {"times": 1}})").view()["m"],
+                                    J(R"({"errorCode": 6})")).ok());
+  auto open = Open();
+  auto r = GetMore(open.id(), "c");
+  EXPECT_EQ(r.code(), 6) << r.reply.ToString();
+  EXPECT_TRUE(r.HasLabel("ResumableChangeStreamError"));
+  EXPECT_EQ(GetMore(open.id(), "c").code(), 43) << "the failed getMore closed the cursor";
+
+  // On a cursor that is not a change stream the error is not labelled resumable.
+  Run(HandleInsert, R"({"insert": "f", "documents": [{"_id": 1}, {"_id": 2}, {"_id": 3}]})");
+  auto find = Run(HandleFind, R"({"find": "f", "batchSize": 1})");
+  ASSERT_NE(find.id(), 0);
+  ASSERT_TRUE(failpoints_.Configure(kFailGetMoreAfterCursorCheckout, J(R"({"m": {"times": 1}})").view()["m"],
+                                    J(R"({"errorCode": 6})")).ok());
+  r = GetMore(find.id(), "f");
+  EXPECT_EQ(r.code(), 6);
+  EXPECT_FALSE(r.HasLabel("ResumableChangeStreamError"));
+}
+
+TEST_F(ChangeStreamCmdTest, ExplainPrintsThePlan) {
+  auto r = Run(HandleAggregate, R"({"aggregate": "c", "pipeline": [{"$changeStream": {}}, {"$match": {"operationType": "insert"}}], "explain": true})");
+  ASSERT_EQ(r.reply.view()["ok"].NumberDouble(), 1) << r.reply.ToString();
+  EXPECT_TRUE(r.reply.view()["stages"].IsArray()) << r.reply.ToString();
+  EXPECT_EQ(cursors_->size(), 0u);
+}
+
+TEST_F(ChangeStreamCmdTest, UpdatesLogDisambiguatedPathsAndUpdateLookupReadsTheCollection) {
+  InsertDurable(R"({"insert": "c", "documents": [{"_id": 1, "a": {"0": 1}}]})");
+  auto open = Open(R"({"showExpandedEvents": true, "fullDocument": "updateLookup"})");
+  Run(HandleUpdate, R"({"update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"a.0": 2}}}]})");
+  ASSERT_TRUE(engine_->WaitForDurable(engine_->visible(), std::chrono::seconds(5)).ok());
+  auto r = GetMore(open.id(), "c");
+  ASSERT_EQ(r.batch_size("nextBatch"), 1u) << r.reply.ToString();
+  bson::View ev = r.cursor()["nextBatch"].Obj().first().Obj();
+  EXPECT_EQ(ev["updateDescription"].Obj()["disambiguatedPaths"].Obj().CountFields(), 1u) << ev.ToString();
+  EXPECT_EQ(ev["fullDocument"].Obj()["a"].Obj()["0"].NumberInt64(), 2) << ev.ToString();
+}
+
+}  // namespace
+}  // namespace brook::commands
