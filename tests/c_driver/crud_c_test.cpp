@@ -177,5 +177,21 @@ TEST_F(CrudCTest, DataSurvivesRestart) {
   EXPECT_EQ(FindAll(R"({"_id": "durable"})").size(), 1u);
 }
 
+// w:1 acknowledges after the WAL write (not the fsync): a killed process loses nothing
+// acknowledged, only a machine crash could.
+TEST_F(CrudCTest, AcknowledgedW1WritesSurviveSigkill) {
+  bson_error_t error;
+  BsonPtr opts = J(R"({"writeConcern": {"w": 1}})");
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(mongoc_collection_insert_one(coll_, J("{\"_id\": " + std::to_string(i) + "}").get(), opts.get(), nullptr, &error)) << error.message;
+  }
+  server_->Kill9();
+  server_->Start();
+  mongoc_collection_destroy(coll_);
+  mongoc_client_destroy(client_);
+  SetUp();
+  EXPECT_EQ(FindAll("{}").size(), 50u);
+}
+
 }  // namespace
 }  // namespace brook::testing
