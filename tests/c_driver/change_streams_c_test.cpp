@@ -9,41 +9,10 @@
 #include <vector>
 
 #include "brookd_process.h"
+#include "test_bson.h"
 
 namespace brook::testing {
 namespace {
-
-class BsonPtr {
- public:
-  explicit BsonPtr(bson_t* b) : b_(b) {}
-  BsonPtr(BsonPtr&& o) noexcept : b_(o.b_) { o.b_ = nullptr; }
-  BsonPtr& operator=(BsonPtr&& o) noexcept {
-    std::swap(b_, o.b_);
-    return *this;
-  }
-  ~BsonPtr() {
-    if (b_) bson_destroy(b_);
-  }
-  bson_t* get() const { return b_; }
-
- private:
-  bson_t* b_;
-};
-
-BsonPtr J(const std::string& json) {
-  bson_error_t error;
-  bson_t* b = bson_new_from_json(reinterpret_cast<const uint8_t*>(json.data()),
-                                 static_cast<ssize_t>(json.size()), &error);
-  EXPECT_NE(b, nullptr) << error.message << " in " << json;
-  return BsonPtr(b);
-}
-
-std::string ToJson(const bson_t* b) {
-  char* s = bson_as_relaxed_extended_json(b, nullptr);
-  std::string out(s);
-  bson_free(s);
-  return out;
-}
 
 std::string Str(const bson_t* doc, const char* dotted) {
   bson_iter_t it;
