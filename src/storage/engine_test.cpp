@@ -340,6 +340,10 @@ TEST(EngineTest, WaitForDurableReturnsAfterSync) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_GE(e->durable(), r.value().last_ts);
   EXPECT_LE(e->durable(), e->visible());
+  // The listener runs on the syncer thread after waiters are released, so it may lag.
+  for (int i = 0; i < 500 && notified.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_GE(notified.load(), 1);
   // A timestamp nobody wrote never becomes durable.
   Status late = e->WaitForDurable(Timestamp{UINT32_MAX, 1}, std::chrono::milliseconds(50));
