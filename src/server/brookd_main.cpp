@@ -237,6 +237,15 @@ int Main(int argc, char** argv) {
   if (!engine.ok()) return fail("Cannot open the storage engine", engine.status(), 100);
   auto catalog = catalog::Catalog::Open(engine.value().get());
   if (!catalog.ok()) return fail("Cannot open the catalog", catalog.status(), 100);
+  if (engine.value()->visible().IsNull()) {
+    // A new replica set's oplog starts with this no-op, as MongoDB's replSetInitiate
+    // writes it. Without it, an operationTime quoted before the first write is older than
+    // the whole oplog, and a stream started at it would fail with ChangeStreamHistoryLost.
+    auto initiated = engine.value()->WriteNoop("initiating set");
+    if (!initiated.ok()) return fail("Cannot initiate the oplog", initiated.status(), 100);
+    Status synced = engine.value()->WaitForDurable(initiated.value(), std::chrono::seconds(30));
+    if (!synced.ok()) return fail("Cannot initiate the oplog", synced, 100);
+  }
 
   commands::ServerStats stats;
   commands::FailPoints failpoints;

@@ -144,7 +144,7 @@ TEST_F(WatchE2E, HttpSinkDeliversEverythingAndTheCheckpointFollowsAcks) {
       },
       60000))
       << watch.Log();
-  EXPECT_EQ(watch.Term(), 0);
+  EXPECT_EQ(watch.Term(), 0) << watch.Log();
   EXPECT_FALSE(receiver.checkpoint_ahead);
   EXPECT_NE(watch.Log().find("answered HTTP 503"), std::string::npos);
 }
