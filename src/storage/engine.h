@@ -109,6 +109,11 @@ class WriteUnit : public Snapshot {
   // Registers a read whose key must not change before commit (conflict detection on
   // keys that are read but not written, e.g. a unique-index probe that found nothing).
   virtual StatusWith<std::string> GetForUpdate(Family f, std::string_view key) = 0;
+  // Registers `key` for conflict detection as GetForUpdate does, without reading it: for
+  // a caller that knows the value from a cache at least as new as this unit's snapshot.
+  virtual void TrackForUpdate(Family f, std::string_view key) = 0;
+  // False until the first Put, Delete or AddOplog.
+  virtual bool has_writes() const = 0;
   // Oplog entries to write at commit, each at its own consecutive Timestamp.
   virtual void AddOplog(OplogDraft draft) = 0;
   // Number of oplog drafts added so far.

@@ -106,6 +106,8 @@ class WriteUnitImpl final : public WriteUnit {
   void Put(Family f, std::string_view key, std::string_view value) override;
   void Delete(Family f, std::string_view key) override;
   StatusWith<std::string> GetForUpdate(Family f, std::string_view key) override;
+  void TrackForUpdate(Family f, std::string_view key) override { Track(&locked_reads_, f, key); }
+  bool has_writes() const override { return !written_keys_.empty() || !oplog_.empty(); }
   void AddOplog(OplogDraft draft) override;
   size_t oplog_count() const override { return oplog_.size(); }
   size_t approximate_size() const override;
