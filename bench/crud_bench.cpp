@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -30,6 +32,8 @@ struct Options {
   int idle = 1000;
   int doc_size = 1024;
   std::vector<int> clients = {1, 16};
+  bool insert_only = false;
+  int server_pid = 0;  // when set (same machine), report the server's CPU per operation
 };
 
 struct CellResult {
@@ -152,9 +156,31 @@ double Percentile(std::vector<double>& v, double p) {
   return v[k];
 }
 
+// User + system CPU seconds of a local process, from /proc; -1 when unreadable.
+double ProcessCpuSeconds(int pid) {
+  if (pid <= 0) return -1;
+  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return -1;
+  char buf[1024];
+  size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const char* p = std::strrchr(buf, ')');
+  if (!p) return -1;
+  unsigned long utime = 0, stime = 0;
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                  &stime) != 2) {
+    return -1;
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 void RunCell(const Options& opt, Workload w, int clients, bool journal, int preloaded) {
   static int cell = 0;
   ++cell;
+  const double cpu_before = ProcessCpuSeconds(opt.server_pid);
   std::vector<CellResult> results(clients);
   std::vector<std::thread> threads;
   auto start = Clock::now();
@@ -172,8 +198,13 @@ void RunCell(const Options& opt, Workload w, int clients, bool journal, int prel
     all.insert(all.end(), r.latencies_ms.begin(), r.latencies_ms.end());
   }
   double p50 = Percentile(all, 0.50), p99 = Percentile(all, 0.99);
-  std::printf("| %-10s | %7d | %-5s | %10.0f | %8.3f | %8.3f |\n", Name(w), clients,
+  std::printf("| %-10s | %7d | %-5s | %10.0f | %8.3f | %8.3f |", Name(w), clients,
               journal ? "true" : "false", ops / elapsed, p50, p99);
+  const double cpu_after = ProcessCpuSeconds(opt.server_pid);
+  if (cpu_before >= 0 && cpu_after >= 0 && ops > 0) {
+    std::printf(" %8.1f |", (cpu_after - cpu_before) * 1e6 / static_cast<double>(ops));
+  }
+  std::printf("\n");
   std::fflush(stdout);
 }
 
@@ -230,8 +261,14 @@ int main(int argc, char** argv) {
     else if (a == "--seconds") opt.seconds = std::atof(next().c_str());
     else if (a == "--idle") opt.idle = std::atoi(next().c_str());
     else if (a == "--doc-size") opt.doc_size = std::atoi(next().c_str());
+    else if (a == "--clients") opt.clients = {std::atoi(next().c_str())};
+    else if (a == "--insert-only") opt.insert_only = true;
+    else if (a == "--server-pid") opt.server_pid = std::atoi(next().c_str());
     else if (a == "--help" || a == "-h") {
-      std::printf("usage: crud_bench [--uri URI] [--seconds S] [--idle N] [--doc-size BYTES]\n");
+      std::printf(
+          "usage: crud_bench [--uri URI] [--seconds S] [--idle N] [--doc-size BYTES]\n"
+          "                  [--clients N] [--insert-only] [--server-pid PID]\n"
+          "  --server-pid: the local brookd's pid; adds its CPU microseconds per operation\n");
       return 0;
     } else {
       std::fprintf(stderr, "unknown flag %s (see --help)\n", a.c_str());
@@ -248,10 +285,17 @@ int main(int argc, char** argv) {
     mongoc_client_destroy(c);
   }
   constexpr int kPreloaded = 100000;
-  std::printf("| workload   | clients | j     |      ops/s | p50 (ms) | p99 (ms) |\n");
-  std::printf("|------------|---------|-------|------------|----------|----------|\n");
+  const bool cpu = opt.server_pid > 0;
+  std::printf("| workload   | clients | j     |      ops/s | p50 (ms) | p99 (ms) |%s\n",
+              cpu ? " srv us/op |" : "");
+  std::printf("|------------|---------|-------|------------|----------|----------|%s\n",
+              cpu ? "-----------|" : "");
   for (bool journal : {false, true}) {
     for (int clients : opt.clients) RunCell(opt, Workload::kInsert, clients, journal, 0);
+  }
+  if (opt.insert_only) {
+    mongoc_cleanup();
+    return 0;
   }
   Preload(opt, kPreloaded);
   for (int clients : opt.clients) RunCell(opt, Workload::kFind, clients, false, kPreloaded);

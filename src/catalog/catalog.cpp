@@ -321,6 +321,18 @@ StatusWith<WriteTarget> Catalog::PrepareWrite(storage::WriteUnit& unit, const Na
   if (ns.IsOplog()) {
     return Status(ErrorCodes::kIllegalOperation, "cannot write to '" + ns.ns() + "'");
   }
+  // Most writes skip the catalog read. With no DDL in flight, every DDL committed before
+  // now has updated the cache, so a cached definition is at least as new as this unit's
+  // snapshot (taken earlier); one committed after the snapshot makes the unit's commit
+  // conflict through the registered key, as the read would. A miss (e.g. a collection
+  // created implicitly but not yet published) and a unit with writes of its own (which
+  // may include this collection's creation) take the read.
+  if (!unit.has_writes() && ddl_in_flight_.load() == 0) {
+    if (CollectionPtr cached = Lookup(ns)) {
+      unit.TrackForUpdate(Family::kCatalog, CatalogKey(ns));
+      return WriteTarget{std::move(cached), false};
+    }
+  }
   auto loaded = LoadFromUnit(unit, ns);
   if (!loaded.ok()) return loaded.status();
   if (loaded.value()) return WriteTarget{loaded.value(), false};
@@ -358,6 +370,12 @@ struct Catalog::Staged {
 
 template <typename Body>
 StatusWith<bson::Timestamp> Catalog::RunDdl(Body body) {
+  // In flight from before the unit's commit until after the cache update (after_commit).
+  struct InFlight {
+    std::atomic<int>& n;
+    explicit InFlight(std::atomic<int>& c) : n(c) { n.fetch_add(1); }
+    ~InFlight() { n.fetch_sub(1); }
+  } in_flight(ddl_in_flight_);
   for (int attempt = 0;; ++attempt) {
     auto unit = engine_->BeginWriteUnit();
     Staged staged;

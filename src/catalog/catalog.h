@@ -19,7 +19,9 @@
 // A document write registers a read of its collection's catalog key (GetForUpdate), so a
 // concurrent drop/collMod/createIndexes makes it fail with WriteConflict and retry
 // against the new definition. DDL is serialised by one mutex and updates the cache
-// after its commit.
+// after its commit; it counts as in flight until then. A unit that has written nothing
+// takes its collection from the cache when no DDL is in flight (the cache is then at
+// least as new as the unit's snapshot) and only registers the key (TrackForUpdate).
 // Thread-safety: Catalog is thread-safe. CollectionInfo is immutable once published.
 
 #include <array>
@@ -186,6 +188,8 @@ class Catalog {
   storage::Engine* engine_;
   std::atomic<uint64_t> next_id_{1};
   std::mutex ddl_mu_;
+  // DDL units between their start and their cache update (see PrepareWrite).
+  std::atomic<int> ddl_in_flight_{0};
   mutable std::shared_mutex mu_;
   std::map<std::string, CollectionPtr> by_key_;  // catalog key -> collection
 };

@@ -170,6 +170,35 @@ TEST_F(CatalogTest, DuplicateIdAndUniqueIndex) {
   EXPECT_EQ(catalog_->Lookup(other)->indexes.size(), 1u);
 }
 
+TEST_F(CatalogTest, WriteFromCachedDefinitionConflictsWithDdlAfterItsSnapshot) {
+  ASSERT_TRUE(Insert(ns_, R"({"_id": 1, "a": 1})").ok());
+  // A unit that began before an index build takes the (new) cached definition, and its
+  // commit must still conflict: its snapshot predates the catalog change.
+  auto early = engine_->BeginWriteUnit();
+  ASSERT_TRUE(catalog_->CreateIndexes(ns_, {J(R"({"key": {"a": 1}, "name": "a_1"})")}).ok());
+  auto target = catalog_->PrepareWrite(*early, ns_, false);
+  ASSERT_TRUE(target.ok()) << target.status().ToString();
+  ASSERT_TRUE(InsertRecord(*early, *target.value().coll, J(R"({"_id": 2, "a": 2})")).ok());
+  auto r = engine_->Commit(*early);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), 112);
+
+  // The same for a unit that reads nothing first and a collMod-like change: drop.
+  auto before_drop = engine_->BeginWriteUnit();
+  auto kept = catalog_->PrepareWrite(*before_drop, ns_, false);
+  ASSERT_TRUE(kept.ok());
+  ASSERT_TRUE(catalog_->DropCollection(ns_).ok());
+  ASSERT_TRUE(InsertRecord(*before_drop, *kept.value().coll, J(R"({"_id": 3, "a": 3})")).ok());
+  EXPECT_EQ(engine_->Commit(*before_drop).status().code(), 112);
+
+  // A unit that begins after the DDL writes with the new definition: index maintained.
+  ASSERT_TRUE(Insert(ns_, R"({"_id": 4, "a": 4})").ok());
+  ASSERT_TRUE(catalog_->CreateIndexes(ns_, {J(R"({"key": {"a": 1}, "name": "a_1"})")}).ok());
+  ASSERT_TRUE(Insert(ns_, R"({"_id": 5, "a": 5})").ok());
+  auto keys = ScanIndex(ns_, "a_1");
+  ASSERT_EQ(keys.size(), 2u);
+}
+
 TEST_F(CatalogTest, IndexSpecConflicts) {
   ASSERT_TRUE(catalog_->CreateIndexes(ns_, {J(R"({"key": {"a": 1}, "name": "a_1"})")}).ok());
   auto same = catalog_->CreateIndexes(ns_, {J(R"({"key": {"a": 1}, "name": "a_1"})")});

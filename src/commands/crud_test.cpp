@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "bson/builder.h"
 #include "bson/json.h"
@@ -311,6 +312,39 @@ TEST_F(CrudTest, RetryableWritesReplayAndSurviveRestart) {
   EXPECT_EQ(Find(R"({"find": "c"})")[0].view()["x"].NumberInt64(), 1);
   r = Run(HandleInsert, R"({"insert": "c", "documents": [{"_id": 2}]})", lsid, 4);
   EXPECT_EQ(r.view()["code"].NumberInt64(), 225);
+}
+
+TEST_F(CrudTest, ConcurrentAttemptsOfOneRetryableWriteApplyOnce) {
+  // A driver's retry can race the original attempt. The first attempt of a new
+  // txnNumber skips the record lookup; the write conflict on the shared record key
+  // must still make the loser find the winner's record instead of applying again.
+  Run(HandleInsert, R"({"insert": "c", "documents": [{"_id": 1, "x": 0}]})");
+  bson::Builder lb;
+  catalog::AppendUuid(&lb, "id", catalog::GenerateUuid());
+  bson::Doc lsid = lb.Done();
+  bson::Doc body = J(R"({"update": "c", "updates": [{"q": {"_id": 1}, "u": {"$inc": {"x": 1}}}]})");
+  constexpr int kRounds = 60;
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<std::thread> attempts;
+    std::vector<int64_t> modified(2, -1);
+    for (int a = 0; a < 2; ++a) {
+      attempts.emplace_back([&, a] {
+        ClientInfo client;
+        OperationContext op(service_, client);
+        op.db = "test";
+        op.lsid = bson::Doc::CopyOf(lsid.view());
+        op.txn_number = 100 + round;
+        CommandRequest req{"update", "test", body};
+        bson::Builder reply;
+        Status st = HandleUpdate(op, req, &reply);
+        ASSERT_TRUE(st.ok()) << st.ToString();
+        modified[a] = reply.Done().view()["nModified"].NumberInt64();
+      });
+    }
+    for (auto& t : attempts) t.join();
+    EXPECT_EQ(modified, (std::vector<int64_t>{1, 1})) << "round " << round;
+  }
+  EXPECT_EQ(Find(R"({"find": "c"})")[0].view()["x"].NumberInt64(), kRounds);
 }
 
 TEST_F(CrudTest, CatalogCommands) {

@@ -125,6 +125,11 @@ class OperationContext {
   // shutdown), waiting asynchronously.
   std::optional<std::chrono::milliseconds> delay_reply;
 
+  // Write units of this command retried after a WriteConflict (RunWriteUnit). After one,
+  // another attempt of the same statement may have committed meanwhile, so retryable
+  // writes must look for their record again.
+  int write_conflict_retries = 0;
+
   bool DeadlinePassed() const {
     return deadline && std::chrono::steady_clock::now() >= *deadline;
   }

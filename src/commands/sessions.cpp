@@ -67,7 +67,8 @@ StatusWith<int64_t> SessionCatalog::LoadHighest(const std::string& lsid_id) {
   return int64_t{-1};
 }
 
-Status SessionCatalog::CheckAndAdvanceTxnNumber(const std::string& lsid_id, int64_t txn_number) {
+StatusWith<bool> SessionCatalog::CheckAndAdvanceTxnNumber(const std::string& lsid_id,
+                                                          int64_t txn_number) {
   std::lock_guard lock(mu_);
   auto it = highest_.find(lsid_id);
   if (it == highest_.end()) {
@@ -81,8 +82,9 @@ Status SessionCatalog::CheckAndAdvanceTxnNumber(const std::string& lsid_id, int6
                       " on session because a newer transaction " + std::to_string(it->second) +
                       " has already started");
   }
+  const bool is_new = txn_number > it->second;
   it->second = txn_number;
-  return Status::OK();
+  return is_new;
 }
 
 StatusWith<std::optional<bson::Doc>> SessionCatalog::FindExecuted(storage::Snapshot& snap,

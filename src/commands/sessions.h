@@ -48,8 +48,9 @@ class SessionCatalog {
 
   // Called when a retryable write command starts: TransactionTooOld (225) when
   // `txn_number` is lower than the highest already used with this session; otherwise
-  // makes it the highest.
-  Status CheckAndAdvanceTxnNumber(const std::string& lsid_id, int64_t txn_number);
+  // makes it the highest. True when it is higher than any number this session used
+  // before (in memory or on disk): then no statement of it can have a record yet.
+  StatusWith<bool> CheckAndAdvanceTxnNumber(const std::string& lsid_id, int64_t txn_number);
 
   // The recorded result of a statement executed before, or nullopt. Read inside the
   // write's own unit so that two concurrent retries conflict instead of both applying.

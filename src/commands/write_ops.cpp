@@ -106,6 +106,10 @@ RetryableStmt StmtOf(const RetryContext& retry, int32_t stmt_id) {
 StatusWith<std::optional<bson::Doc>> Replayed(OperationContext& op, storage::WriteUnit& unit,
                                               const RetryContext* retry, int32_t stmt_id) {
   if (!retry || !op.service().sessions) return std::optional<bson::Doc>();
+  // A txnNumber new to the session has no records, unless a concurrent attempt of the same
+  // statement (a driver's retry racing the original) committed one: that attempt wrote
+  // the same record key, so this unit hit a WriteConflict and looks from then on.
+  if (retry->new_txn_number && op.write_conflict_retries == 0) return std::optional<bson::Doc>();
   return op.service().sessions->FindExecuted(unit, StmtOf(*retry, stmt_id));
 }
 
@@ -245,8 +249,10 @@ StatusWith<std::optional<RetryContext>> BeginRetryableCommand(OperationContext& 
   }
   auto key = SessionCatalog::LsidKey(*op.lsid);
   if (!key.ok()) return key.status();
-  BROOK_RETURN_IF_ERROR(op.service().sessions->CheckAndAdvanceTxnNumber(key.value(), *op.txn_number));
+  auto is_new = op.service().sessions->CheckAndAdvanceTxnNumber(key.value(), *op.txn_number);
+  if (!is_new.ok()) return is_new.status();
   RetryContext ctx;
+  ctx.new_txn_number = is_new.value();
   ctx.lsid = *op.lsid;
   ctx.lsid_key = std::move(key).value();
   ctx.txn_number = *op.txn_number;
@@ -265,6 +271,7 @@ Status RunWriteUnit(OperationContext& op,
     Status s = body(*unit, &commit, &created);
     if (!s.ok()) {
       if (s == ErrorCodes::kWriteConflict && attempt < kMaxWriteAttempts) {
+        ++op.write_conflict_retries;
         Backoff(attempt);
         continue;
       }
@@ -274,6 +281,7 @@ Status RunWriteUnit(OperationContext& op,
     auto committed = engine->Commit(*unit);
     if (!committed.ok()) {
       if (committed.status() == ErrorCodes::kWriteConflict && attempt < kMaxWriteAttempts) {
+        ++op.write_conflict_retries;
         Backoff(attempt);
         continue;
       }

@@ -38,6 +38,9 @@ struct RetryContext {
   bson::Doc lsid;
   std::string lsid_key;  // the lsid's UUID bytes
   int64_t txn_number = 0;
+  // The txnNumber was new to the session when the command began: its first attempt
+  // need not look for records of earlier attempts (there were none).
+  bool new_txn_number = false;
 };
 
 // The retryable context of `op` (lsid + txnNumber, outside a transaction), after checking

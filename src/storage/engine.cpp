@@ -119,12 +119,7 @@ Status EngineImpl::OpenDb() {
 
   rocksdb::ColumnFamilyOptions tracked;
   tune(&tracked, true);
-  // Optimistic conflict checks look up each written key's latest sequence number in the
-  // memtables; once the memtable holding a commit newer than the unit's snapshot is
-  // flushed, the check fails with TryAgain (reported as WriteConflict). Keeping flushed
-  // memtables around gives long units room before that happens.
-  tracked.max_write_buffer_size_to_maintain = 64ll << 20;  // one default memtable
-  rocksdb::ColumnFamilyOptions untracked;  // oplog, pre-images: written untracked
+  rocksdb::ColumnFamilyOptions untracked;  // oplog, pre-images: append-only, never probed
   tune(&untracked, false);
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -135,16 +130,20 @@ Status EngineImpl::OpenDb() {
     descriptors.emplace_back(kFamilyNames[i], is_log ? untracked : tracked);
   }
 
-  rocksdb::OptimisticTransactionDBOptions occ;
-  occ.validate_policy = rocksdb::OccValidationPolicy::kValidateParallel;
-  rocksdb::Status s = rocksdb::OptimisticTransactionDB::Open(db_options, occ, options_.dbpath,
-                                                             descriptors, &handles_, &db_);
+  // A plain DB: conflicts are detected by the group commit (conflict_table.h), not by
+  // RocksDB's optimistic transactions, so that one batch can carry many units.
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, options_.dbpath, descriptors, &handles_, &db_);
   if (!s.ok()) {
     db_ = nullptr;
     return Status(ErrorCodes::kInternalError,
                   "cannot open storage at " + options_.dbpath + ": " + s.ToString());
   }
   for (int i = 0; i < static_cast<int>(Family::kCount); ++i) cfs_[i] = handles_[i + 1];
+  for (auto* h : handles_) {
+    if (cf_by_id_.size() <= h->GetID()) cf_by_id_.resize(h->GetID() + 1, nullptr);
+    cf_by_id_[h->GetID()] = h;
+  }
 
   BROOK_RETURN_IF_ERROR(Recover());
   syncer_ = std::thread([this] { SyncerLoop(); });
@@ -241,6 +240,45 @@ int64_t EngineImpl::NowMillis() const {
       .count();
 }
 
+void EngineImpl::LinkUnit(WriteUnitImpl* unit) {
+  std::lock_guard<std::mutex> l(units_mu_);
+  // Taken under the lock so the list stays in snapshot order.
+  unit->snapshot_ = db_->GetSnapshot();
+  unit->snapshot_seq_ = unit->snapshot_->GetSequenceNumber();
+  unit->prev_ = units_tail_;
+  unit->next_ = nullptr;
+  (units_tail_ ? units_tail_->next_ : units_head_) = unit;
+  units_tail_ = unit;
+}
+
+void EngineImpl::UnlinkUnit(WriteUnitImpl* unit) {
+  {
+    std::lock_guard<std::mutex> l(units_mu_);
+    (unit->prev_ ? unit->prev_->next_ : units_head_) = unit->next_;
+    (unit->next_ ? unit->next_->prev_ : units_tail_) = unit->prev_;
+  }
+  db_->ReleaseSnapshot(unit->snapshot_);
+}
+
+uint64_t EngineImpl::OldestUnitSeq() {
+  {
+    std::lock_guard<std::mutex> l(units_mu_);
+    if (units_head_) return units_head_->snapshot_seq_;
+  }
+  // No live unit: a unit that starts now snapshots at or above every published write.
+  return db_->GetLatestSequenceNumber();
+}
+
+size_t EngineImpl::queue_length_for_test() {
+  std::lock_guard<std::mutex> l(queue_mu_);
+  return queue_.size();
+}
+
+size_t EngineImpl::conflict_history_for_test() {
+  std::lock_guard<std::mutex> l(queue_mu_);  // no leader runs while the queue is empty
+  return queue_.empty() ? conflicts_.size() : 0;
+}
+
 StatusWith<CommitResult> EngineImpl::Commit(WriteUnit& unit_base) {
   auto& unit = static_cast<WriteUnitImpl&>(unit_base);
   if (unit.engine_ != this) {
@@ -249,84 +287,169 @@ StatusWith<CommitResult> EngineImpl::Commit(WriteUnit& unit_base) {
   if (unit.finished_) {
     return Status(ErrorCodes::kInternalError, "write unit was already committed or failed");
   }
-  if (!unit.first_error_.ok()) {
-    unit.finished_ = true;
-    return FromRocks(unit.first_error_, "write unit");
-  }
-  if (HasStickyError()) {
-    unit.finished_ = true;
-    return background_error();
-  }
-  if (!unit.oplog_.empty()) return CommitWithOplog(unit);
-
-  // No oplog entry: no timestamp, so no need to serialise with the sequencer.
   unit.finished_ = true;
-  rocksdb::Status s = unit.txn_->Commit();
-  if (!s.ok()) {
-    if (s.IsBusy() || s.IsTryAgain()) return FromRocks(s, "commit");
-    Status st = FromRocks(s, "commit");
-    SetStickyError(st);
-    return background_error();
+  if (!unit.first_error_.ok()) return FromRocks(unit.first_error_, "write unit");
+  if (HasStickyError()) return background_error();
+
+  CommitRequest req(&unit);
+  std::unique_lock<std::mutex> l(queue_mu_);
+  queue_.push_back(&req);
+  req.cv.wait(l, [&] { return req.done || queue_.front() == &req; });
+  if (req.done) {
+    if (!req.status.ok()) return req.status;
+    return req.result;
   }
-  return CommitResult{};
+
+  // This thread leads: take what is queued, up to a size that keeps the copy into one
+  // batch (and the followers' wait) bounded.
+  constexpr size_t kMaxGroupBytes = 4 << 20;
+  std::vector<CommitRequest*> group;
+  size_t bytes = 0;
+  for (CommitRequest* r : queue_) {
+    size_t size = r->unit->approximate_size();
+    if (!group.empty() && bytes + size > kMaxGroupBytes) break;
+    group.push_back(r);
+    bytes += size;
+  }
+  l.unlock();
+  CommitGroup(group);
+  l.lock();
+  for (CommitRequest* r : group) {
+    queue_.pop_front();
+    if (r == &req) continue;
+    r->done = true;
+    r->cv.notify_one();  // under the lock: the request dies as soon as its thread sees done
+  }
+  if (!queue_.empty()) queue_.front()->cv.notify_one();
+  l.unlock();
+  if (!req.status.ok()) return req.status;
+  return req.result;
 }
 
-StatusWith<CommitResult> EngineImpl::CommitWithOplog(WriteUnitImpl& unit) {
-  unit.finished_ = true;
-  rocksdb::Transaction* txn = unit.txn_.get();
+namespace {
+
+// Copies a unit's puts and deletes into the group's batch. Units only ever Put and
+// Delete; anything else fails the group as an internal error.
+class CopyInto final : public rocksdb::WriteBatch::Handler {
+ public:
+  CopyInto(rocksdb::WriteBatch* dst, const std::vector<rocksdb::ColumnFamilyHandle*>* cfs)
+      : dst_(dst), cfs_(cfs) {}
+  rocksdb::Status PutCF(uint32_t id, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    return id < cfs_->size() ? dst_->Put((*cfs_)[id], key, value)
+                             : rocksdb::Status::Corruption("unknown column family");
+  }
+  rocksdb::Status DeleteCF(uint32_t id, const rocksdb::Slice& key) override {
+    return id < cfs_->size() ? dst_->Delete((*cfs_)[id], key)
+                             : rocksdb::Status::Corruption("unknown column family");
+  }
+
+ private:
+  rocksdb::WriteBatch* dst_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>* cfs_;
+};
+
+}  // namespace
+
+void EngineImpl::CommitGroup(const std::vector<CommitRequest*>& group) {
+  if (options_.group_commit_hook) options_.group_commit_hook(group.size());
+  if (HasStickyError()) {
+    for (CommitRequest* r : group) r->status = background_error();
+    return;
+  }
+
+  // Validate in queue order. A unit that passes marks its writes pending, so a later
+  // unit of this group that touched the same keys loses, as it would to a committed one.
+  std::vector<CommitRequest*> accepted;
+  accepted.reserve(group.size());
+  for (CommitRequest* r : group) {
+    WriteUnitImpl& u = *r->unit;
+    bool conflict = false;
+    for (const std::string& k : u.written_keys_) {
+      if ((conflict = conflicts_.Conflicts(k, u.snapshot_seq_))) break;
+    }
+    for (size_t i = 0; !conflict && i < u.locked_reads_.size(); ++i) {
+      conflict = conflicts_.Conflicts(u.locked_reads_[i], u.snapshot_seq_);
+    }
+    if (conflict) {
+      r->status = WriteConflictStatus();
+      continue;
+    }
+    for (const std::string& k : u.written_keys_) conflicts_.MarkPending(k);
+    accepted.push_back(r);
+  }
+  if (accepted.empty()) return;
+
+  // One batch in queue order; each unit's oplog entries get the next timestamps, so the
+  // group's timestamps are consecutive and follow the order units appear in the batch.
   rocksdb::ColumnFamilyHandle* oplog_cf = cf(Family::kOplog);
   rocksdb::ColumnFamilyHandle* pre_cf = cf(Family::kPreimages);
-
+  const int64_t wall = NowMillis();
+  const uint32_t now_secs = static_cast<uint32_t>(std::max<int64_t>(wall / 1000, 0));
+  bson::Timestamp ts = last_ts_;
+  bson::Timestamp first_ts;
   uint64_t oplog_bytes = 0;  // what the oplog family grows by: keys and entries
-  for (const PendingOplog& p : unit.oplog_) {
-    oplog_bytes += 8 + p.entry.size();
-    if (!p.preimage) continue;
-    // Registered before the commit so the truncator can never miss this collection.
-    std::lock_guard<std::mutex> l(preimage_mu_);
-    preimage_uuids_.insert(p.uuid);
-  }
-
-  CommitResult result;
+  rocksdb::WriteBatch* batch = &group_batch_;
+  batch->Clear();
   rocksdb::Status s;
-  {
-    std::lock_guard<std::mutex> l(seq_mu_);
-    if (HasStickyError()) return background_error();
-    const int64_t wall = NowMillis();
-    const uint32_t now_secs = static_cast<uint32_t>(std::max<int64_t>(wall / 1000, 0));
-    bson::Timestamp ts = last_ts_;
-    std::string key;
-    for (size_t i = 0; i < unit.oplog_.size(); ++i) {
-      PendingOplog& p = unit.oplog_[i];
-      ts = NextTimestamp(ts, now_secs);
-      if (i == 0) result.first_ts = ts;
-      PatchOplogEntry(&p.entry, ts, wall);
-      key = EncodeOplogKey(ts);
-      // Untracked: nobody else can write this key, so no conflict bookkeeping needed.
-      s = txn->PutUntracked(oplog_cf, ToSlice(key), ToSlice(p.entry));
-      if (s.ok() && p.preimage) {
-        std::string pkey = EncodePreimageKey(p.uuid, ts, p.op_index);
-        s = txn->PutUntracked(pre_cf, ToSlice(pkey), ToSlice(*p.preimage));
-      }
+  std::string key;
+  if (accepted.size() == 1) {
+    // Alone: write the unit's own batch and skip the copy. Its index is no longer needed.
+    batch = accepted[0]->unit->batch_.GetWriteBatch();
+  }
+  for (CommitRequest* r : accepted) {
+    WriteUnitImpl& u = *r->unit;
+    if (batch != u.batch_.GetWriteBatch()) {
+      CopyInto copy(batch, &cf_by_id_);
+      s = u.batch_.GetWriteBatch()->Iterate(&copy);
       if (!s.ok()) break;
     }
-    result.last_ts = ts;
-    if (s.ok()) s = txn->Commit();
-    if (s.ok()) {
-      last_ts_ = ts;
-      // The first entry ever written (or after everything was truncated) is the oldest.
-      if (oldest_.load(std::memory_order_relaxed) == 0) {
-        oldest_.store(result.first_ts.AsUint64(), std::memory_order_release);
+    for (size_t i = 0; i < u.oplog_.size() && s.ok(); ++i) {
+      PendingOplog& p = u.oplog_[i];
+      ts = NextTimestamp(ts, now_secs);
+      if (i == 0) r->result.first_ts = ts;
+      r->result.last_ts = ts;
+      if (first_ts.IsNull()) first_ts = ts;
+      PatchOplogEntry(&p.entry, ts, wall);
+      key = EncodeOplogKey(ts);
+      oplog_bytes += key.size() + p.entry.size();
+      s = batch->Put(oplog_cf, ToSlice(key), ToSlice(p.entry));
+      if (s.ok() && p.preimage) {
+        {
+          // Registered before the write so the truncator can never miss this collection.
+          std::lock_guard<std::mutex> l(preimage_mu_);
+          preimage_uuids_.insert(p.uuid);
+        }
+        std::string pkey = EncodePreimageKey(p.uuid, ts, p.op_index);
+        s = batch->Put(pre_cf, ToSlice(pkey), ToSlice(*p.preimage));
       }
-      visible_.store(ts.AsUint64());  // seq_cst: see syncer_idle_
     }
+    if (!s.ok()) break;
   }
 
-  if (!s.ok()) {
-    if (s.IsBusy() || s.IsTryAgain()) return FromRocks(s, "commit");
-    // Anything else (a WAL write error) leaves durability unknown: stop for good.
-    SetStickyError(FromRocks(s, "commit"));
-    return background_error();
+  if (s.ok() && batch->Count() > 0) {
+    rocksdb::WriteOptions wo;
+    wo.sync = false;  // durability comes from the syncer; the WAL record is written now
+    s = db_->Write(wo, batch);
   }
+  if (!s.ok()) {
+    // A failed WAL write (or a batch that could not be built) leaves durability unknown:
+    // stop for good. The pending conflict marks stay; no unit commits after this anyway.
+    SetStickyError(FromRocks(s, "commit"));
+    for (CommitRequest* r : accepted) r->status = background_error();
+    return;
+  }
+
+  conflicts_.Publish(db_->GetLatestSequenceNumber());
+  conflicts_.Prune(OldestUnitSeq());
+  if (first_ts.IsNull()) return;  // only units without oplog entries: no timestamp moved
+
+  last_ts_ = ts;
+  // The first entry ever written (or after everything was truncated) is the oldest.
+  if (oldest_.load(std::memory_order_relaxed) == 0) {
+    oldest_.store(first_ts.AsUint64(), std::memory_order_release);
+  }
+  visible_.store(ts.AsUint64());  // seq_cst: see syncer_idle_
 
   const uint64_t total = oplog_bytes_.fetch_add(oplog_bytes) + oplog_bytes;
   // Only an idle syncer needs the wake-up; a busy one finds this commit when it next
@@ -337,7 +460,6 @@ StatusWith<CommitResult> EngineImpl::CommitWithOplog(WriteUnitImpl& unit) {
     { std::lock_guard<std::mutex> l(trunc_mu_); }
     trunc_cv_.notify_one();
   }
-  return result;
 }
 
 void EngineImpl::NotifyWatermarkMoved() {
@@ -541,9 +663,9 @@ bool EngineImpl::TruncateOnce() {
     std::string to = from + keep_from;  // (uuid, first kept ts, op index 0)
     s = batch.DeleteRange(cf(Family::kPreimages), from, to);
   }
-  // The base DB: OptimisticTransactionDB::Write replays a batch as a transaction, which
-  // cannot hold range deletions. No unit tracks these keys, so bypassing it is safe.
-  if (s.ok()) s = db_->GetBaseDB()->Write(rocksdb::WriteOptions(), &batch);
+  // Straight to the DB, beside the group commit: no unit writes or reads these keys for
+  // update, so they need no conflict history.
+  if (s.ok()) s = db_->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) {
     // A failed WAL write is fatal as everywhere; anything else is retried later.
     if (s.IsIOError()) SetStickyError(FromRocks(s, "oplog truncation"));

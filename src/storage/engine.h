@@ -6,13 +6,17 @@
 // maps and write only through a WriteUnit committed by Engine::Commit.
 //
 // Write path (DESIGN.md "The write path"): a WriteUnit reads from its snapshot (plus its
-// own writes) and collects puts/deletes. Commit() takes the sequencer lock, assigns each
-// oplog draft the next cluster Timestamp (strictly increasing), writes ONE atomic batch
-// (document/index changes, oplog entries, pre-images, session records), detects
-// write-write conflicts against commits since the unit's snapshot (WriteConflict, 112),
-// and advances the visible watermark. Because commits are applied in timestamp order
-// under the lock, "visible" has no holes. A group-commit syncer thread fsyncs the WAL
-// and advances the durable watermark; one fsync serves every commit before it.
+// own writes) and collects puts/deletes. Commit() queues the unit for the group commit:
+// the thread at the front of the queue leads a group of queued units, checks each for
+// write-write conflicts against commits since its snapshot (the loser alone gets
+// WriteConflict, 112), gives each unit's oplog drafts the next cluster Timestamps in
+// queue order (strictly increasing, consecutive), writes the whole group as ONE atomic
+// RocksDB batch (document/index changes, oplog entries, pre-images, session records of
+// every unit), advances the visible watermark once, and wakes the others with their own
+// results. Groups are applied one at a time in timestamp order, so "visible" has no
+// holes. When Commit returns OK the unit's WAL record is written (not fsynced): it
+// survives a crash of the process. A group-commit syncer thread fsyncs the WAL and
+// advances the durable watermark; one fsync serves every commit before it.
 //
 // On-disk facts: oplog keys are the 8-byte big-endian Timestamp (secs, inc); do not
 // change. Pre-image keys are collection UUID (16 bytes) + Timestamp (8) + op index (4).
@@ -55,6 +59,9 @@ struct EngineOptions {
   // Test hook: wall clock in milliseconds since the epoch; null means the system clock.
   // Lets tests move the clock backwards to check that timestamps still increase.
   std::function<int64_t()> wall_clock_millis;
+  // Test hook: called by each group-commit leader, before conflict checks, with the
+  // number of units in its group. Lets tests hold a leader so that a group forms.
+  std::function<void(size_t group_size)> group_commit_hook;
 };
 
 // A consistent, read-only point-in-time view.
@@ -102,6 +109,11 @@ class WriteUnit : public Snapshot {
   // Registers a read whose key must not change before commit (conflict detection on
   // keys that are read but not written, e.g. a unique-index probe that found nothing).
   virtual StatusWith<std::string> GetForUpdate(Family f, std::string_view key) = 0;
+  // Registers `key` for conflict detection as GetForUpdate does, without reading it: for
+  // a caller that knows the value from a cache at least as new as this unit's snapshot.
+  virtual void TrackForUpdate(Family f, std::string_view key) = 0;
+  // False until the first Put, Delete or AddOplog.
+  virtual bool has_writes() const = 0;
   // Oplog entries to write at commit, each at its own consecutive Timestamp.
   virtual void AddOplog(OplogDraft draft) = 0;
   // Number of oplog drafts added so far.

@@ -10,16 +10,18 @@
 // thread at a time and must not outlive the Engine that made them.
 
 #include <rocksdb/db.h>
-#include <rocksdb/utilities/optimistic_transaction_db.h>
-#include <rocksdb/utilities/transaction.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_batch.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include "storage/conflict_table.h"
 #include "storage/engine.h"
 
 namespace brook::storage::internal {
@@ -30,8 +32,11 @@ inline constexpr std::string_view kWriteConflictReason =
     "WriteConflict error: this operation conflicted with another operation. Please retry "
     "your operation or multi-document transaction.";
 
-// Maps a RocksDB status to Brook's: Busy/TryAgain (optimistic conflict, or conflict
-// history no longer in memory) become WriteConflict; NotFound becomes NoSuchKey.
+// The WriteConflict (112) status a losing unit gets.
+Status WriteConflictStatus();
+
+// Maps a RocksDB status to Brook's: Busy/TryAgain become WriteConflict; NotFound becomes
+// NoSuchKey.
 Status FromRocks(const rocksdb::Status& s, std::string_view context);
 
 // An iterator confined to [lower, upper) whatever the underlying RocksDB iterator does:
@@ -86,6 +91,10 @@ struct PendingOplog {
   uint32_t op_index = 0;
 };
 
+// A unit reads its RocksDB snapshot merged with its own writes (a WriteBatchWithIndex)
+// and records the keys the commit must check for conflicts. Live units are linked into
+// the engine's list (oldest snapshot first) so conflict history is kept exactly as long
+// as a unit may need it.
 class WriteUnitImpl final : public WriteUnit {
  public:
   explicit WriteUnitImpl(EngineImpl* engine);
@@ -97,19 +106,42 @@ class WriteUnitImpl final : public WriteUnit {
   void Put(Family f, std::string_view key, std::string_view value) override;
   void Delete(Family f, std::string_view key) override;
   StatusWith<std::string> GetForUpdate(Family f, std::string_view key) override;
+  void TrackForUpdate(Family f, std::string_view key) override { Track(&locked_reads_, f, key); }
+  bool has_writes() const override { return !written_keys_.empty() || !oplog_.empty(); }
   void AddOplog(OplogDraft draft) override;
   size_t oplog_count() const override { return oplog_.size(); }
   size_t approximate_size() const override;
 
  private:
   friend class EngineImpl;
+  void Track(std::vector<std::string>* keys, Family f, std::string_view key);
+
   EngineImpl* engine_;
-  std::unique_ptr<rocksdb::Transaction> txn_;
-  rocksdb::ReadOptions read_options_;  // pinned to the transaction's snapshot
+  const rocksdb::Snapshot* snapshot_;  // set while linked (EngineImpl::LinkUnit)
+  uint64_t snapshot_seq_ = 0;
+  WriteUnitImpl* prev_ = nullptr;  // the engine's live-unit list, guarded by units_mu_
+  WriteUnitImpl* next_ = nullptr;
+  rocksdb::ReadOptions read_options_;  // pinned to snapshot_
+  rocksdb::WriteBatchWithIndex batch_;
+  // Conflict keys (family byte + key): what this unit wrote, and what it only read
+  // with GetForUpdate.
+  std::vector<std::string> written_keys_;
+  std::vector<std::string> locked_reads_;
   std::vector<PendingOplog> oplog_;
   size_t oplog_bytes_ = 0;
   rocksdb::Status first_error_;  // a failed Put/Delete fails the commit
   bool finished_ = false;        // committed, or failed a commit
+};
+
+// One unit waiting in the group-commit queue. Lives on its committing thread's stack;
+// the leader fills in the result, then sets `done` under the queue lock.
+struct CommitRequest {
+  explicit CommitRequest(WriteUnitImpl* u) : unit(u) {}
+  WriteUnitImpl* unit;
+  Status status;
+  CommitResult result;
+  bool done = false;
+  std::condition_variable cv;
 };
 
 // Byte offsets of the fields Commit patches in an oplog entry built by BuildOplogEntry:
@@ -157,15 +189,26 @@ class EngineImpl final : public Engine {
   uint64_t ApproximateSize(Family f, std::string_view lower, std::string_view upper) override;
 
   // For units.cpp.
-  rocksdb::OptimisticTransactionDB* db() { return db_; }
+  rocksdb::DB* db() { return db_; }
   rocksdb::ColumnFamilyHandle* cf(Family f) { return cfs_[static_cast<int>(f)]; }
   int64_t term() const { return options_.term; }
 
   // Test-only introspection (engine_test.cpp).
   uint64_t oplog_bytes_for_test() const { return oplog_bytes_.load(); }
+  size_t conflict_history_for_test();
+  size_t queue_length_for_test();
+
+  // The live-unit list: a unit takes its snapshot and joins the tail under units_mu_, so
+  // the head has the oldest snapshot.
+  void LinkUnit(WriteUnitImpl* unit);
+  void UnlinkUnit(WriteUnitImpl* unit);
 
  private:
-  StatusWith<CommitResult> CommitWithOplog(WriteUnitImpl& unit);
+  // Runs one group as its leader: conflict checks, timestamps, one batch, watermarks.
+  // Fills every request's status/result; does not set `done`.
+  void CommitGroup(const std::vector<CommitRequest*>& group);
+  // The oldest live unit's snapshot sequence, or the latest sequence with no live unit.
+  uint64_t OldestUnitSeq();
   void SetStickyError(const Status& s);
   bool HasStickyError() const { return has_error_.load(std::memory_order_acquire); }
   int64_t NowMillis() const;
@@ -179,14 +222,26 @@ class EngineImpl final : public Engine {
   Status Recover();
 
   EngineOptions options_;
-  rocksdb::OptimisticTransactionDB* db_ = nullptr;
+  rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // as returned by Open, incl. default
   std::array<rocksdb::ColumnFamilyHandle*, static_cast<int>(Family::kCount)> cfs_{};
 
-  // The sequencer: timestamps are assigned and commits applied in order under seq_mu_,
-  // so the visible watermark never has holes.
-  std::mutex seq_mu_;
-  bson::Timestamp last_ts_;  // guarded by seq_mu_
+  // The sequencer, a leader/follower group commit (LevelDB's writer queue): committing
+  // threads queue their units; the front one is the leader, takes a group from the front,
+  // commits it with the queue unlocked, then wakes the group and the next leader. Only
+  // the leader touches the fields below the queue, so they need no lock of their own;
+  // one leader at a time applies groups in timestamp order, so `visible` has no holes.
+  std::mutex queue_mu_;
+  std::deque<CommitRequest*> queue_;  // guarded by queue_mu_
+  bson::Timestamp last_ts_;           // leader only (and Recover, before serving)
+  ConflictTable conflicts_;           // leader only
+  rocksdb::WriteBatch group_batch_;   // leader only; reused to keep its buffer
+  std::vector<rocksdb::ColumnFamilyHandle*> cf_by_id_;  // RocksDB family id -> handle
+
+  // Live write units, oldest snapshot first.
+  std::mutex units_mu_;
+  WriteUnitImpl* units_head_ = nullptr;
+  WriteUnitImpl* units_tail_ = nullptr;
 
   // Watermarks and the oplog's extent, readable without a lock.
   std::atomic<uint64_t> visible_{0};

@@ -16,11 +16,13 @@ std::string_view ToView(const rocksdb::Slice& s) { return std::string_view(s.dat
 
 }  // namespace
 
+Status WriteConflictStatus() {
+  return Status(ErrorCodes::kWriteConflict, std::string(kWriteConflictReason));
+}
+
 Status FromRocks(const rocksdb::Status& s, std::string_view context) {
   if (s.ok()) return Status::OK();
-  if (s.IsBusy() || s.IsTryAgain()) {
-    return Status(ErrorCodes::kWriteConflict, std::string(kWriteConflictReason));
-  }
+  if (s.IsBusy() || s.IsTryAgain()) return WriteConflictStatus();
   if (s.IsNotFound()) return Status(ErrorCodes::kNoSuchKey, "key not found");
   std::string reason(context);
   reason += ": ";
@@ -111,48 +113,60 @@ std::unique_ptr<Iterator> SnapshotImpl::NewIterator(Family f, std::string_view l
 
 // ---------------------------------------------------------------- WriteUnitImpl
 
-WriteUnitImpl::WriteUnitImpl(EngineImpl* engine) : engine_(engine) {
-  rocksdb::WriteOptions wo;
-  wo.sync = false;  // durability comes from the group-commit syncer
-  rocksdb::OptimisticTransactionOptions to;
-  to.set_snapshot = true;  // conflicts are checked against commits since this point
-  txn_.reset(engine->db()->BeginTransaction(wo, to));
-  read_options_.snapshot = txn_->GetSnapshot();
+WriteUnitImpl::WriteUnitImpl(EngineImpl* engine)
+    : engine_(engine),
+      // overwrite_key: a key written twice reads (and iterates) as its last write.
+      batch_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {
+  engine->LinkUnit(this);  // takes snapshot_: conflicts are checked against commits after it
+  read_options_.snapshot = snapshot_;
 }
 
-WriteUnitImpl::~WriteUnitImpl() = default;
+WriteUnitImpl::~WriteUnitImpl() { engine_->UnlinkUnit(this); }
+
+void WriteUnitImpl::Track(std::vector<std::string>* keys, Family f, std::string_view key) {
+  std::string& k = keys->emplace_back();
+  k.reserve(1 + key.size());
+  k.push_back(static_cast<char>(f));
+  k.append(key);
+}
 
 StatusWith<std::string> WriteUnitImpl::Get(Family f, std::string_view key) {
   std::string value;
-  rocksdb::Status s = txn_->Get(read_options_, engine_->cf(f), ToSlice(key), &value);
+  rocksdb::Status s =
+      batch_.GetFromBatchAndDB(engine_->db(), read_options_, engine_->cf(f), ToSlice(key), &value);
   if (!s.ok()) return FromRocks(s, "write unit get");
   return value;
 }
 
 StatusWith<std::string> WriteUnitImpl::GetForUpdate(Family f, std::string_view key) {
-  std::string value;
-  rocksdb::Status s = txn_->GetForUpdate(read_options_, engine_->cf(f), ToSlice(key), &value);
-  if (!s.ok()) return FromRocks(s, "write unit get for update");
-  return value;
+  Track(&locked_reads_, f, key);
+  return Get(f, key);
 }
 
 std::unique_ptr<Iterator> WriteUnitImpl::NewIterator(Family f, std::string_view lower,
                                                      std::string_view upper) {
-  rocksdb::Transaction* txn = txn_.get();
+  rocksdb::WriteBatchWithIndex* batch = &batch_;
+  rocksdb::DB* db = engine_->db();
   auto* cf = engine_->cf(f);
+  // The base iterator gets the bounds too; the batch's delta part may ignore them, which
+  // BoundedIterator covers.
   return std::make_unique<BoundedIterator>(
       std::string(lower), std::string(upper), read_options_,
-      [txn, cf](const rocksdb::ReadOptions& o) { return txn->GetIterator(o, cf); });
+      [batch, db, cf](const rocksdb::ReadOptions& o) {
+        return batch->NewIteratorWithBase(cf, db->NewIterator(o, cf), &o);
+      });
 }
 
 void WriteUnitImpl::Put(Family f, std::string_view key, std::string_view value) {
-  rocksdb::Status s = txn_->Put(engine_->cf(f), ToSlice(key), ToSlice(value));
+  rocksdb::Status s = batch_.Put(engine_->cf(f), ToSlice(key), ToSlice(value));
   if (!s.ok() && first_error_.ok()) first_error_ = s;
+  Track(&written_keys_, f, key);
 }
 
 void WriteUnitImpl::Delete(Family f, std::string_view key) {
-  rocksdb::Status s = txn_->Delete(engine_->cf(f), ToSlice(key));
+  rocksdb::Status s = batch_.Delete(engine_->cf(f), ToSlice(key));
   if (!s.ok() && first_error_.ok()) first_error_ = s;
+  Track(&written_keys_, f, key);
 }
 
 void WriteUnitImpl::AddOplog(OplogDraft draft) {
@@ -167,7 +181,7 @@ void WriteUnitImpl::AddOplog(OplogDraft draft) {
 }
 
 size_t WriteUnitImpl::approximate_size() const {
-  return txn_->GetWriteBatch()->GetWriteBatch()->GetDataSize() + oplog_bytes_;
+  return batch_.GetDataSize() + oplog_bytes_;
 }
 
 // ---------------------------------------------------------------- oplog entry bytes
