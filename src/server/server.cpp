@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "bson/builder.h"
+#include "changestream/pre_image_retention.h"
 #include "commands/cursor_registry.h"
 #include "commands/server_options.h"
 #include "commands/server_stats.h"
@@ -115,6 +116,21 @@ void Server::Forget(int64_t connection_id) {
   cv_.notify_all();
 }
 
+void Server::ExpirePreImages() {
+  // MongoDB's pre-image remover, on the same beat as the cursor reaper: removes
+  // pre-images older than changeStreamOptions.preAndPostImages.expireAfterSeconds.
+  if (!service_.engine) return;
+  int64_t now_secs = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  auto removed = changestream::ExpirePreImages(service_.engine, now_secs);
+  if (!removed.ok()) {
+    bson::Builder attr;
+    attr.AppendString("error", removed.status().ToString());
+    Log('W', "STORAGE", 6278600, "PreImageRemover", "Failed to remove expired pre-images", attr.Done());
+  }
+}
+
 void Server::Shutdown() {
   {
     std::lock_guard lock(mu_);
@@ -152,6 +168,7 @@ void Server::Run() {
       }
       cursors->ReapIdle(std::chrono::steady_clock::now());
     }
+    ExpirePreImages();
     lock.lock();
   }
 
