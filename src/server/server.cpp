@@ -24,11 +24,14 @@ Server::Server(commands::ServiceContext& service)
       acceptor_(asio::make_strand(io_)),
       signals_(io_, SIGINT, SIGTERM) {
   if (service_.engine) service_.engine->SetWatermarkListener([this] { waiters_.OnWatermarksMoved(); });
+  // killCursors ends the awaitData wait of a getMore on the killed cursor (CursorKilled).
+  if (service_.cursors) service_.cursors->SetKillListener([this](int64_t id) { waiters_.Interrupt(id); });
 }
 
 Server::~Server() {
-  // The engine outlives us; detach so it never calls into a dead Waiters.
+  // The engine and registry outlive us; detach so they never call into a dead Waiters.
   if (service_.engine) service_.engine->SetWatermarkListener([] {});
+  if (service_.cursors) service_.cursors->SetKillListener(nullptr);
 }
 
 Status Server::Listen() {
