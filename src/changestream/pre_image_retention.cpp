@@ -1,6 +1,5 @@
 #include "changestream/pre_image_retention.h"
 
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -114,15 +113,22 @@ StatusWith<ChangeStreamOptions> LoadChangeStreamOptions(storage::Engine* engine)
   return out;
 }
 
-Status SaveChangeStreamOptions(storage::Engine* engine, const ChangeStreamOptions& options) {
+StatusWith<bson::Timestamp> SaveChangeStreamOptions(storage::Engine* engine, const ChangeStreamOptions& options) {
   bson::Doc doc = ChangeStreamOptionsToBson(options);
   auto unit = engine->BeginWriteUnit();
   unit->Put(storage::Family::kCatalog, kChangeStreamOptionsKey, doc.bytes());
+  // A no-op entry in the same batch gives the write a timestamp, so the caller can wait
+  // for it to be durable like any other write.
+  bson::Builder noop;
+  noop.AppendString("op", "n");
+  noop.AppendString("ns", "");
+  noop.OpenDocument("o").AppendString("msg", "setClusterParameter changeStreamOptions").Close();
+  storage::OplogDraft draft;
+  draft.body = noop.Done();
+  unit->AddOplog(std::move(draft));
   auto committed = engine->Commit(*unit);
   if (!committed.ok()) return committed.status();
-  // A setting that a crash could take back would be a lie to the client.
-  engine->RequestSync();
-  return engine->WaitForDurable(engine->visible(), std::chrono::seconds(10));
+  return committed.value().first_ts;
 }
 
 StatusWith<size_t> RemovePreImagesBefore(storage::Engine* engine, bson::Timestamp cutoff) {

@@ -51,7 +51,9 @@ bson::Doc ChangeStreamOptionsToBson(const ChangeStreamOptions& options);
 
 // The persisted value, or the default ("off") when never set.
 StatusWith<ChangeStreamOptions> LoadChangeStreamOptions(storage::Engine* engine);
-Status SaveChangeStreamOptions(storage::Engine* engine, const ChangeStreamOptions& options);
+// Writes the value with a no-op oplog entry in one atomic commit; returns that commit's
+// timestamp (durable once Engine::durable() reaches it).
+StatusWith<bson::Timestamp> SaveChangeStreamOptions(storage::Engine* engine, const ChangeStreamOptions& options);
 
 // Removes every pre-image whose cluster time is below `cutoff` (seeking past each
 // collection's kept pre-images, which are sorted by time); returns how many.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 
 #include "bson/builder.h"
@@ -129,7 +130,9 @@ TEST_F(PreImageRetentionTest, OptionsSurviveReopen) {
   ChangeStreamOptions o;
   o.expire_after_seconds = 42;
   o.cluster_parameter_time = bson::Timestamp{1'700'000'000, 7};
-  ASSERT_TRUE(SaveChangeStreamOptions(engine_.get(), o).ok());
+  auto saved = SaveChangeStreamOptions(engine_.get(), o);
+  ASSERT_TRUE(saved.ok());
+  ASSERT_TRUE(engine_->WaitForDurable(saved.value(), std::chrono::seconds(10)).ok());
   engine_.reset();
   Open();
   auto back = LoadChangeStreamOptions(engine_.get());

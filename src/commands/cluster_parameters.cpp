@@ -45,8 +45,12 @@ Status HandleSetClusterParameter(OperationContext& op, const CommandRequest& req
   auto ts = engine->WriteNoop("setClusterParameter changeStreamOptions");
   if (!ts.ok()) return ts.status();
   options.value().cluster_parameter_time = ts.value();
-  BROOK_RETURN_IF_ERROR(changestream::SaveChangeStreamOptions(engine, options.value()));
-  op.operation_time = ts.value();
+  auto saved = changestream::SaveChangeStreamOptions(engine, options.value());
+  if (!saved.ok()) return saved.status();
+  // Acknowledged once durable (the dispatcher waits without blocking): a setting a crash
+  // could take back would be a lie to the client.
+  op.operation_time = saved.value();
+  op.wait_for_durable = saved.value();
   return Status::OK();
 }
 
