@@ -99,6 +99,9 @@ struct AwaitData {
   // id), and the re-run answers CursorKilled.
   int64_t cursor_id = 0;
   std::shared_ptr<const std::atomic<bool>> cursor_killed;
+  // A change stream's getMore: an error the dispatcher answers for it (shutdown) gets the
+  // change-stream error labels.
+  bool change_stream = false;
 };
 
 class OperationContext {

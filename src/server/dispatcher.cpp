@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "bson/builder.h"
+#include "changestream/cursor.h"
 #include "commands/failpoints.h"
 #include "commands/generic_args.h"
 #include "commands/registry.h"
@@ -168,6 +169,7 @@ asio::awaitable<DispatchResult> Dispatcher::Dispatch(commands::ClientInfo& clien
         // A getMore waiting for new data when the server stops: MongoDB interrupts it
         // with InterruptedAtShutdown rather than answering an empty batch.
         st = Status(ErrorCodes::kInterruptedAtShutdown, "interrupted at shutdown");
+        if (op.await_data->change_stream) st = changestream::AddChangeStreamErrorLabels(st, true);
         break;
       }
       // Nothing to return yet: wait for the oplog to move (or the deadline, or the

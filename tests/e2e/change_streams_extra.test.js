@@ -249,6 +249,7 @@ test('killCursors ends a waiting getMore with CursorKilled', async () => {
     assert.ok(err, 'the getMore failed');
     assert.equal(err.code, 237);
     assert.equal(err.codeName, 'CursorKilled');
+    assert.ok(!err.hasErrorLabel('ResumableChangeStreamError'), 'a killed stream is not resumed');
     assert.ok(Date.now() - started < 5000, 'the getMore ended at the kill, not at maxTimeMS');
     // The cursor is gone.
     await assert.rejects(client.db(dbName).command({ getMore: id, collection: 'k' }), (e) => e.code === 43);
@@ -271,6 +272,8 @@ test('a waiting getMore gets InterruptedAtShutdown when the server stops', async
     assert.ok(err, 'the getMore failed');
     assert.equal(err.code, 11600);
     assert.equal(err.codeName, 'InterruptedAtShutdown');
+    // Resumable, as MongoDB labels it on a change stream's getMore.
+    assert.ok(err.hasErrorLabel('ResumableChangeStreamError'), JSON.stringify(err.errorResponse));
     assert.ok(Date.now() - started < 10000, 'answered at shutdown, not at maxTimeMS');
     await stopping;
   } finally {
