@@ -387,6 +387,71 @@ TEST_F(CursorTest, PreAndPostImagesFromStorage) {
   EXPECT_EQ(err.status().code(), 47);
 }
 
+TEST_F(CursorTest, RedactAfterChangeStreamPrunesEventsAndSubdocuments) {
+  // Prune whole events whose document is secret; descend elsewhere, dropping any
+  // embedded document that carries `secret` (the _id and ns have none, so they stay).
+  auto c = Open(R"([{"$changeStream": {}}, {"$redact": {"$cond": [
+      {"$eq": ["$fullDocument.secret", true]}, "$$PRUNE",
+      {"$cond": [{"$eq": ["$secret", true]}, "$$PRUNE", "$$DESCEND"]}]}}])");
+  Insert("test.c", 1, R"("open": {"a": 1}, "hidden": {"secret": true, "b": 2})");
+  Insert("test.c", 2, R"("secret": true)");
+  Insert("test.c", 3);
+  auto b = Next(c.get());
+  ASSERT_EQ(b.events.size(), 2u);
+  EXPECT_EQ(b.events[0].view().GetPath("fullDocument._id").Int32(), 1);
+  EXPECT_EQ(b.events[0].view().GetPath("fullDocument.open.a").Int32(), 1);
+  EXPECT_TRUE(b.events[0].view().GetPath("fullDocument.hidden").missing());
+  EXPECT_EQ(b.events[1].view().GetPath("fullDocument._id").Int32(), 3);
+
+  // A $redact that prunes the resume token's enclosing event is fine; one that returns
+  // something else is 17053.
+  auto bad = Open(R"([{"$changeStream": {}}, {"$redact": "nope"}])");
+  Insert("test.c", 4);
+  auto err = bad->NextBatch(10, 1 << 20);
+  EXPECT_EQ(err.status().code(), 17053);
+}
+
+TEST_F(CursorTest, ViewDefinitionWritesAreViewEventsForExpandedDatabaseStreams) {
+  auto expanded = Open(R"([{"$changeStream": {"showExpandedEvents": true}}])", std::nullopt);
+  auto classic = Open(R"([{"$changeStream": {}}])", std::nullopt);
+  auto coll = Open(R"([{"$changeStream": {"showExpandedEvents": true}}])", "v");
+  bson::Doc def = J(R"({"_id": "test.v", "viewOn": "c", "pipeline": [{"$match": {"x": 1}}]})");
+  bson::Doc def2 = J(R"({"_id": "test.v", "viewOn": "c", "pipeline": []})");
+  bson::Doc key = J(R"({"_id": "test.v"})");
+  std::vector<storage::OplogDraft> create;
+  create.push_back(Draft("i", "test.system.views", def, key.view(), Uuid("test.system.views")));
+  Commit(std::move(create));
+  std::vector<storage::OplogDraft> modify;
+  modify.push_back(Draft("u", "test.system.views", def2, key.view(), Uuid("test.system.views")));
+  Commit(std::move(modify));
+  std::vector<storage::OplogDraft> drop;
+  drop.push_back(Draft("d", "test.system.views", key, std::nullopt, Uuid("test.system.views")));
+  Commit(std::move(drop));
+  Insert("test.c", 1);
+
+  auto b = Next(expanded.get());
+  EXPECT_EQ(Types(b), "create,modify,drop,insert");
+  ASSERT_EQ(b.events.size(), 4u);
+  EXPECT_EQ(b.events[0].view().GetPath("ns.coll").Str(), "v");
+  EXPECT_EQ(b.events[0].view().GetPath("operationDescription.viewOn").Str(), "c");
+  EXPECT_TRUE(b.events[0]["collectionUUID"].missing());
+  EXPECT_EQ(b.events[1].view().GetPath("operationDescription.pipeline").type(), bson::Type::kArray);
+  EXPECT_TRUE(b.events[2]["operationDescription"].missing());
+  // The stream lives on after a view's drop (it is not a collection drop).
+  EXPECT_FALSE(b.invalidated);
+  // Each event resumes: the token after the create leads to modify.
+  auto resumed = ChangeStreamCursor::Open(
+      Plan("[{\"$changeStream\": {\"showExpandedEvents\": true, \"resumeAfter\": " +
+               bson::ToRelaxedJson(b.events[0]["_id"].Obj()) + "}}]",
+           std::nullopt),
+      host_.get(), engine_.get());
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_EQ(Types(Next(resumed.value().get())), "modify,drop,insert");
+
+  EXPECT_EQ(Types(Next(classic.get())), "insert");
+  EXPECT_EQ(Types(Next(coll.get())), "");
+}
+
 TEST_F(CursorTest, PipelineThatModifiesIdFails) {
   auto c = Open(R"([{"$changeStream": {}}, {"$project": {"_id": 0}}])");
   Insert("test.c", 1);

@@ -27,6 +27,9 @@
 
 namespace brook::changestream {
 
+// Where a database keeps its view definitions; writes there become view DDL events.
+inline constexpr std::string_view kSystemViewsColl = "system.views";
+
 // One oplog entry ({ts, t, v, wall, op, ns, ui, o, o2, lsid, txnNumber, stmtId}), or one
 // operation unwound from a transaction's applyOps.
 struct OplogEntry {

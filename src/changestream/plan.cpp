@@ -62,8 +62,17 @@ bool OplogPredicate::MatchesEntry(const OplogEntry& e) const {
   return MatchesOperation(e);
 }
 
+bool OplogPredicate::MatchesViewDefinitionWrite(const OplogEntry& e) const {
+  if (!show_expanded_ || scope_.kind == Scope::Kind::kCollection) return false;
+  if (e.coll() != kSystemViewsColl || !DatabaseInScope(e.db())) return false;
+  // Only a replacement can become a modify event: it carries the whole new definition.
+  return e.op != "u" || !e.o["_id"].missing();
+}
+
 bool OplogPredicate::MatchesOperation(const OplogEntry& e) const {
-  if (e.op == "i" || e.op == "u" || e.op == "d") return NamespaceInScope(e.db(), e.coll());
+  if (e.op == "i" || e.op == "u" || e.op == "d") {
+    return NamespaceInScope(e.db(), e.coll()) || MatchesViewDefinitionWrite(e);
+  }
   if (e.op != "c" || e.coll() != "$cmd") return false;
   std::string_view db = e.db();
   bson::Element cmd = e.o.first();
@@ -110,6 +119,9 @@ bson::Doc OplogPredicate::ToBson() const {
   std::string scratch;
   for (size_t i = 0; i < cmds.size(); ++i) b.AppendString(bson::ArrayKey(i, &scratch), cmds[i]);
   b.Close();
+  if (show_expanded_ && scope_.kind != Scope::Kind::kCollection) {
+    b.AppendString("viewDefinitions", "system.views: i, d, replacement u");
+  }
   return b.Done();
 }
 

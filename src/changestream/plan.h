@@ -45,6 +45,10 @@ class OplogPredicate {
   // the unwind stage tests one by one with MatchesOperation.
   bool MatchesEntry(const OplogEntry& e) const;
   bool MatchesOperation(const OplogEntry& e) const;
+  // A write to <db>.system.views that a database or cluster stream with
+  // showExpandedEvents reports as a view's create (insert), modify (replacement update)
+  // or drop (delete), as MongoDB 7.0 does; collection streams never see them.
+  bool MatchesViewDefinitionWrite(const OplogEntry& e) const;
   // Whether a CRUD operation on db.coll is in scope (also used for rename targets).
   bool NamespaceInScope(std::string_view db, std::string_view coll) const;
   // The equivalent MongoDB-style filter, for explain.

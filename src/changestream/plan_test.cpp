@@ -163,5 +163,30 @@ TEST(PlanTest, DatabaseAndClusterPredicates) {
   EXPECT_TRUE(db.MatchesEntry(Op("c", "admin.$cmd", apply_ops)));
 }
 
+TEST(PlanTest, ViewDefinitionWritesOnlyForExpandedDatabaseAndClusterStreams) {
+  bson::Doc def = J(R"({"_id": "test.v", "viewOn": "c", "pipeline": []})");
+  bson::Doc key = J(R"({"_id": "test.v"})");
+  bson::Doc op_update = J(R"({"$v": 2, "diff": {"u": {"viewOn": "d"}}})");
+  OplogPredicate db(Scope{Scope::Kind::kDatabase, "test", ""}, true);
+  EXPECT_TRUE(db.MatchesEntry(Op("i", "test.system.views", def)));
+  EXPECT_TRUE(db.MatchesEntry(Op("u", "test.system.views", def)));
+  EXPECT_TRUE(db.MatchesEntry(Op("d", "test.system.views", key)));
+  // A modifier update cannot become a modify event (MongoDB matches replacements only).
+  EXPECT_FALSE(db.MatchesEntry(Op("u", "test.system.views", op_update)));
+  EXPECT_FALSE(db.MatchesEntry(Op("i", "other.system.views", def)));
+  EXPECT_FALSE(db.MatchesEntry(Op("i", "test.system.js", def)));
+  OplogPredicate cluster(Scope{Scope::Kind::kCluster, "", ""}, true);
+  EXPECT_TRUE(cluster.MatchesEntry(Op("i", "other.system.views", def)));
+  EXPECT_FALSE(cluster.MatchesEntry(Op("i", "admin.system.views", def)));
+  // Without showExpandedEvents, and for collection streams, none of them.
+  EXPECT_FALSE(OplogPredicate(Scope{Scope::Kind::kDatabase, "test", ""}, false)
+                   .MatchesEntry(Op("i", "test.system.views", def)));
+  EXPECT_FALSE(OplogPredicate(Scope{Scope::Kind::kCollection, "test", "v"}, true)
+                   .MatchesEntry(Op("i", "test.system.views", def)));
+  // A stream opened on system.views itself (allowToRunOnSystemNS) sees its raw CRUD.
+  EXPECT_TRUE(OplogPredicate(Scope{Scope::Kind::kCollection, "test", "system.views"}, true)
+                  .MatchesEntry(Op("d", "test.system.views", key)));
+}
+
 }  // namespace
 }  // namespace brook::changestream

@@ -148,6 +148,43 @@ TEST(TransformTest, DdlEvents) {
   EXPECT_EQ(mod.view().GetPath("stateBeforeChange.collectionOptions.validationLevel").Str(), "strict");
 }
 
+TEST(TransformTest, ViewDefinitionWritesBecomeViewDdlEvents) {
+  ChangeStreamSpec spec = Spec(R"({"showExpandedEvents": true})", std::nullopt);
+  ChangeEvent create = Transform(spec, Entry({100, 12}, "i", "test.system.views",
+                                             R"({"_id": "test.v", "viewOn": "c", "pipeline": [{"$match": {"x": 1}}]})"));
+  bson::Doc c = create.ToBson(true);
+  EXPECT_EQ(Keys(c), "_id,operationType,clusterTime,wallTime,ns,operationDescription");
+  EXPECT_EQ(c["operationType"].Str(), "create");
+  EXPECT_EQ(c.view().GetPath("ns.db").Str(), "test");
+  EXPECT_EQ(c.view().GetPath("ns.coll").Str(), "v");
+  EXPECT_EQ(Keys(c["operationDescription"].Obj()), "viewOn,pipeline");
+  EXPECT_EQ(c.view().GetPath("operationDescription.viewOn").Str(), "c");
+  // The token keeps system.views' UUID and identifies the event by its description.
+  EXPECT_EQ(create.token_data.uuid, kUuid);
+  EXPECT_EQ(Keys(*create.token_data.event_identifier), "operationType,operationDescription");
+  EXPECT_FALSE(create.pre_image_id.has_value());
+
+  bson::Doc modify = Transform(spec, Entry({100, 13}, "u", "test.system.views",
+                                           R"({"_id": "test.v", "viewOn": "d", "pipeline": []})",
+                                           R"({"_id": "test.v"})"))
+                         .ToBson(true);
+  EXPECT_EQ(Keys(modify), "_id,operationType,clusterTime,wallTime,ns,operationDescription");
+  EXPECT_EQ(modify["operationType"].Str(), "modify");
+  EXPECT_EQ(modify.view().GetPath("operationDescription.viewOn").Str(), "d");
+
+  ChangeEvent drop = Transform(spec, Entry({100, 14}, "d", "test.system.views", R"({"_id": "test.v"})"));
+  bson::Doc d = drop.ToBson(true);
+  EXPECT_EQ(Keys(d), "_id,operationType,clusterTime,wallTime,ns");
+  EXPECT_EQ(d["operationType"].Str(), "drop");
+  EXPECT_EQ(d.view().GetPath("ns.coll").Str(), "v");
+  EXPECT_EQ(Keys(*drop.token_data.event_identifier), "operationType");
+  EXPECT_FALSE(drop.pre_image_id.has_value());
+
+  // A definition without a string _id is a corrupt oplog, not a crash.
+  auto bad = ParseOplogEntry(Entry({100, 15}, "i", "test.system.views", R"({"_id": 1})"));
+  EXPECT_EQ(TransformStage(&spec).Transform(bad.value()).status().code(), 40532);
+}
+
 TEST(TransformTest, UnwindsApplyOpsWithTransactionFields) {
   ChangeStreamSpec spec = Spec();
   OplogPredicate pred(spec.scope, false);

@@ -119,6 +119,34 @@ StatusWith<bool> TransformCommand(const OplogEntry& op, ChangeEvent* ev) {
   return true;
 }
 
+// A write to <db>.system.views as the view's DDL event (MongoDB's
+// ChangeStreamViewDefinitionEventTransformation): insert -> create, replacement ->
+// modify, delete -> drop; `o._id` names the view. The event has no collectionUUID (the
+// token still carries system.views' UUID), and its operationDescription is the
+// definition without `_id` ({viewOn, pipeline[, collation]}).
+Status TransformViewDefinition(const OplogEntry& op, ChangeEvent* ev) {
+  bson::Element id = op.o["_id"];
+  if (id.type() != bson::Type::kString) return Status(40532, "Entry field \"o._id\" should be string");
+  auto [db, coll] = SplitNs(id.Str());
+  ev->db = std::string(db);
+  ev->coll = std::string(coll);
+  if (op.op == "i") {
+    ev->operation_type = "create";
+    ev->operation_description = DocWithout(op.o, {"_id"});
+  } else if (op.op == "u") {
+    ev->operation_type = "modify";
+    ev->operation_description = DocWithout(op.o, {"_id"});
+  } else {
+    ev->operation_type = "drop";
+  }
+  return Status::OK();
+}
+
+bool IsViewDefinitionWrite(const ChangeStreamSpec& spec, const OplogEntry& op) {
+  return spec.scope.kind != Scope::Kind::kCollection && op.coll() == kSystemViewsColl &&
+         (op.op == "i" || op.op == "u" || op.op == "d");
+}
+
 }  // namespace
 
 // ---- Stage 1 ----
@@ -175,11 +203,16 @@ StatusWith<std::optional<ChangeEvent>> TransformStage::Transform(const OplogEntr
   ev.cluster_time = op.ts;
   ev.wall_millis = op.wall_millis;
   ev.uuid = op.uuid;
-  if (op.op == "i" || op.op == "u" || op.op == "d") {
+  if (IsViewDefinitionWrite(*spec_, op)) {
+    BROOK_RETURN_IF_ERROR(TransformViewDefinition(op, &ev));
+    ev.uuid.reset();
+  } else if (op.op == "i" || op.op == "u" || op.op == "d") {
     ev.db = std::string(op.db());
     ev.coll = std::string(op.coll());
   }
-  if (op.op == "i") {
+  if (!ev.operation_type.empty()) {
+    // Built above from a view definition write.
+  } else if (op.op == "i") {
     ev.operation_type = "insert";
     ev.full_document = Image::Of(bson::Doc::CopyOf(op.o));
     if (op.has_o2) {

@@ -189,7 +189,8 @@ Status ChangeStreamGetMore(OperationContext& op, CursorRegistry::Pinned& pinned,
   const bool invalidated = batch.value().invalidated;
   if (batch.value().events.empty() && !invalidated && !op.DeadlinePassed()) {
     // Nothing yet: the dispatcher re-runs this once durable reaches the next scan point.
-    op.await_data = AwaitData{PreviousTick(stream.next_scan_ts()), *op.deadline};
+    op.await_data = AwaitData{PreviousTick(stream.next_scan_ts()), *op.deadline, pinned.id(),
+                              pinned.kill_flag(), true};
   }
   std::string ns = pinned.ns();
   int64_t id = pinned.id();

@@ -252,5 +252,98 @@ TEST_F(ChangeStreamCmdTest, UpdatesLogDisambiguatedPathsAndUpdateLookupReadsTheC
   EXPECT_EQ(ev["fullDocument"].Obj()["a"].Obj()["0"].NumberInt64(), 2) << ev.ToString();
 }
 
+TEST_F(ChangeStreamCmdTest, KillingTheCursorOfAWaitingGetMoreAnswersCursorKilled) {
+  auto open = Open();
+  int64_t id = open.id();
+  std::vector<int64_t> notified;
+  cursors_->SetKillListener([&](int64_t killed) { notified.push_back(killed); });
+  bson::Doc body = J("{\"getMore\": {\"$numberLong\": \"" + std::to_string(id) + "\"}, \"collection\": \"c\"}");
+  CommandRequest req{"getMore", "test", body};
+  OperationContext op(service_, client_);
+  op.db = "test";
+  op.max_time_ms = 10000;
+  bson::Builder first;
+  ASSERT_TRUE(HandleGetMore(op, req, &first).ok());
+  // Nothing to return: the dispatcher would wait, tagged with the cursor and its flag.
+  ASSERT_TRUE(op.await_data.has_value());
+  EXPECT_EQ(op.await_data->cursor_id, id);
+  ASSERT_TRUE(op.await_data->cursor_killed);
+  EXPECT_FALSE(op.await_data->cursor_killed->load());
+  auto flag = op.await_data->cursor_killed;
+
+  auto kill = Run(HandleKillCursors, "{\"killCursors\": \"c\", \"cursors\": [{\"$numberLong\": \"" +
+                                         std::to_string(id) + "\"}]}");
+  ASSERT_EQ(kill.reply.view()["ok"].NumberDouble(), 1) << kill.reply.ToString();
+  EXPECT_TRUE(flag->load());
+  EXPECT_EQ(notified, std::vector<int64_t>{id});
+
+  // The dispatcher's re-run of the same getMore.
+  op.await_data.reset();
+  bson::Builder second;
+  Status st = HandleGetMore(op, req, &second);
+  EXPECT_EQ(st.code(), 237);
+  EXPECT_EQ(st.code_name(), "CursorKilled");
+  cursors_->SetKillListener(nullptr);
+
+  // A fresh getMore on the dead id is the usual CursorNotFound.
+  EXPECT_EQ(GetMore(id, "c").code(), 43);
+}
+
+TEST_F(ChangeStreamCmdTest, ViewCommandsAreViewEventsOfAnExpandedDatabaseStream) {
+  Run(HandleCreate, R"({"create": "c"})");
+  auto db = Run(HandleAggregate,
+                R"({"aggregate": 1, "pipeline": [{"$changeStream": {"showExpandedEvents": true}}], "cursor": {}})");
+  auto classic = Run(HandleAggregate, R"({"aggregate": 1, "pipeline": [{"$changeStream": {}}], "cursor": {}})");
+  ASSERT_NE(db.id(), 0) << db.reply.ToString();
+  auto created = Run(HandleCreate, R"({"create": "v", "viewOn": "c", "pipeline": [{"$match": {"x": 1}}]})");
+  ASSERT_EQ(created.reply.view()["ok"].NumberDouble(), 1) << created.reply.ToString();
+  auto modified = Run(HandleCollMod, R"({"collMod": "v", "viewOn": "c", "pipeline": []})");
+  ASSERT_EQ(modified.reply.view()["ok"].NumberDouble(), 1) << modified.reply.ToString();
+  auto dropped = Run(HandleDrop, R"({"drop": "v"})");
+  ASSERT_EQ(dropped.reply.view()["ok"].NumberDouble(), 1) << dropped.reply.ToString();
+  InsertDurable(R"({"insert": "c", "documents": [{"_id": 1}]})");
+
+  auto r = GetMore(db.id(), "$cmd.aggregate");
+  ASSERT_EQ(r.batch_size("nextBatch"), 4u) << r.reply.ToString();
+  std::vector<std::string> types;
+  for (const auto& e : r.cursor()["nextBatch"].Obj()) types.emplace_back(e.Obj()["operationType"].Str());
+  EXPECT_EQ(types, (std::vector<std::string>{"create", "modify", "drop", "insert"}));
+  bson::View create = r.cursor()["nextBatch"].Obj().first().Obj();
+  EXPECT_EQ(create.GetPath("ns.coll").Str(), "v");
+  EXPECT_EQ(create.GetPath("operationDescription.viewOn").Str(), "c");
+  EXPECT_TRUE(create["collectionUUID"].missing()) << create.ToString();
+
+  auto plain = GetMore(classic.id(), "$cmd.aggregate");
+  ASSERT_EQ(plain.batch_size("nextBatch"), 1u) << plain.reply.ToString();
+}
+
+TEST_F(ChangeStreamCmdTest, ClusterParameterChangeStreamOptions) {
+  auto get = Run(HandleGetClusterParameter, R"({"getClusterParameter": "changeStreamOptions"})");
+  ASSERT_EQ(get.reply.view()["ok"].NumberDouble(), 1) << get.reply.ToString();
+  EXPECT_EQ(get.reply.view().GetPath("clusterParameters.0._id").Str(), "changeStreamOptions");
+  EXPECT_EQ(get.reply.view().GetPath("clusterParameters.0.preAndPostImages.expireAfterSeconds").Str(), "off");
+
+  auto set = Run(HandleSetClusterParameter,
+                 R"({"setClusterParameter": {"changeStreamOptions": {"preAndPostImages": {"expireAfterSeconds": 30}}}})");
+  ASSERT_EQ(set.reply.view()["ok"].NumberDouble(), 1) << set.reply.ToString();
+  get = Run(HandleGetClusterParameter, R"({"getClusterParameter": ["changeStreamOptions"]})");
+  EXPECT_EQ(get.reply.view().GetPath("clusterParameters.0.preAndPostImages.expireAfterSeconds").NumberInt64(), 30);
+  EXPECT_GT(get.reply.view().GetPath("clusterParameters.0.clusterParameterTime").Ts().secs, 0u);
+
+  EXPECT_EQ(Run(HandleSetClusterParameter, R"({"setClusterParameter": {"changeStreamOptions": {}}})").code(), 2);
+  EXPECT_EQ(Run(HandleSetClusterParameter,
+                R"({"setClusterParameter": {"changeStreamOptions": {"preAndPostImages": {"expireAfterSeconds": 0}}}})")
+                .code(),
+            2);
+  EXPECT_EQ(Run(HandleSetClusterParameter, R"({"setClusterParameter": {"nope": {}}})").code(), 4);
+  EXPECT_EQ(Run(HandleSetClusterParameter, R"({"setClusterParameter": 5})").code(), 14);
+  EXPECT_EQ(Run(HandleGetClusterParameter, R"({"getClusterParameter": "nope"})").code(), 4);
+  EXPECT_EQ(Run(HandleGetClusterParameter, R"({"getClusterParameter": []})").code(), 2);
+  EXPECT_EQ(Run(HandleGetClusterParameter, R"({"getClusterParameter": 1})").code(), 14);
+  // A failed set changed nothing.
+  get = Run(HandleGetClusterParameter, R"({"getClusterParameter": "*"})");
+  EXPECT_EQ(get.reply.view().GetPath("clusterParameters.0.preAndPostImages.expireAfterSeconds").NumberInt64(), 30);
+}
+
 }  // namespace
 }  // namespace brook::commands

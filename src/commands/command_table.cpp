@@ -19,6 +19,8 @@ const std::vector<CommandSpec>& Table() {
       {"buildInfo", {"buildinfo"}, HandleBuildInfo, kAdm | kNoAuthRequired, "", "version and build details"},
       {"getParameter", {}, HandleGetParameter, kAdm | kAdminOnly, "getParameter", "read server parameters"},
       {"setParameter", {}, HandleSetParameter, kAdm | kAdminOnly, "setParameter", "change runtime server parameters"},
+      {"setClusterParameter", {}, HandleSetClusterParameter, kAdm | kAdminOnly, "setClusterParameter", "change cluster-wide parameters (changeStreamOptions)"},
+      {"getClusterParameter", {}, HandleGetClusterParameter, kAdm | kAdminOnly, "getClusterParameter", "read cluster-wide parameters"},
       {"serverStatus", {}, HandleServerStatus, kAdm, "serverStatus", "server statistics"},
       {"hostInfo", {}, HandleHostInfo, kAdm, "hostInfo", "host machine details"},
       {"connectionStatus", {}, HandleConnectionStatus, kAdm | kNoAuthRequired, "", "this connection's authentication state"},

@@ -17,6 +17,8 @@ struct CursorRegistry::Entry {
   std::chrono::steady_clock::time_point last_used;
   bool pinned = false;
   bool killed = false;
+  // Shared with an awaitData getMore waiting on this cursor while it is unpinned.
+  std::shared_ptr<std::atomic<bool>> kill_flag = std::make_shared<std::atomic<bool>>(false);
 };
 
 // ---- BatchBuilder / streams ----
@@ -68,6 +70,9 @@ CursorRegistry::Pinned::~Pinned() {
 ClientCursor* CursorRegistry::Pinned::cursor() const { return entry_ ? entry_->cursor.get() : nullptr; }
 int64_t CursorRegistry::Pinned::id() const { return entry_ ? entry_->id : 0; }
 const std::string& CursorRegistry::Pinned::ns() const { return entry_->ns; }
+std::shared_ptr<const std::atomic<bool>> CursorRegistry::Pinned::kill_flag() const {
+  return entry_ ? entry_->kill_flag : nullptr;
+}
 
 void CursorRegistry::Pinned::Exhaust() {
   if (registry_ && entry_) registry_->Release(entry_, true);
@@ -146,16 +151,26 @@ void CursorRegistry::Release(const std::shared_ptr<Entry>& entry, bool exhausted
 
 bool CursorRegistry::Kill(int64_t id) {
   std::unique_ptr<ClientCursor> doomed;  // destroyed outside the lock
-  std::lock_guard lock(mu_);
-  auto it = cursors_.find(id);
-  if (it == cursors_.end() || it->second->killed) return false;
-  if (it->second->pinned) {
-    it->second->killed = true;
-    return true;
+  {
+    std::lock_guard lock(mu_);
+    auto it = cursors_.find(id);
+    if (it == cursors_.end() || it->second->killed) return false;
+    it->second->kill_flag->store(true);
+    if (it->second->pinned) {
+      it->second->killed = true;
+    } else {
+      doomed = std::move(it->second->cursor);
+      Erase(id);
+    }
   }
-  doomed = std::move(it->second->cursor);
-  Erase(id);
+  // After the flag: a waiter that registers later sees the flag, one already waiting is
+  // woken here.
+  if (kill_listener_) kill_listener_(id);
   return true;
+}
+
+void CursorRegistry::SetKillListener(std::function<void(int64_t)> listener) {
+  kill_listener_ = std::move(listener);
 }
 
 size_t CursorRegistry::KillForSession(bson::View lsid) {

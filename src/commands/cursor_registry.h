@@ -9,7 +9,9 @@
 // 16 MiB reply limit; a document that does not fit is kept for the next batch.
 // Thread-safety: CursorRegistry is thread-safe. A pinned cursor is used by one thread.
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -119,6 +121,9 @@ class CursorRegistry {
     ClientCursor* cursor() const;
     int64_t id() const;
     const std::string& ns() const;
+    // Set (for good) when the cursor is killed; an awaitData getMore keeps it across its
+    // wait, when the cursor is not pinned, to end the wait and answer CursorKilled.
+    std::shared_ptr<const std::atomic<bool>> kill_flag() const;
     // Removes the cursor from the registry (it answered its last batch).
     void Exhaust();
 
@@ -136,8 +141,12 @@ class CursorRegistry {
   StatusWith<Pinned> Pin(int64_t id, std::string_view ns);
   // Whether a cursor with `id` exists (and belongs to `ns` when given).
   bool Exists(int64_t id, std::string_view ns = {}) const;
-  // Kills a cursor (deferred until release if pinned). false when unknown.
+  // Kills a cursor (deferred until release if pinned). false when unknown. Sets the
+  // cursor's kill_flag, then calls the kill listener with its id.
   bool Kill(int64_t id);
+  // Called after a cursor is killed by Kill/KillForSession (not by idle expiry), outside
+  // the registry's lock; the server wakes the getMore waiting on it. Set before serving.
+  void SetKillListener(std::function<void(int64_t)> listener);
   // Kills every cursor opened under `lsid` (killSessions/endSessions).
   size_t KillForSession(bson::View lsid);
   // Kills cursors idle longer than the timeout; returns how many.
@@ -153,6 +162,7 @@ class CursorRegistry {
   mutable std::mutex mu_;
   std::unordered_map<int64_t, std::shared_ptr<Entry>> cursors_;
   std::chrono::milliseconds idle_timeout_ = kDefaultCursorTimeout;
+  std::function<void(int64_t)> kill_listener_;
 };
 
 // Appends {cursor: {<batch_field>: [...], id, ns, ...}} for a new cursor: runs the first

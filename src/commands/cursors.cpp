@@ -38,7 +38,16 @@ Status HandleGetMore(OperationContext& op, const CommandRequest& req, bson::Buil
   }
   std::string ns = std::string(req.db) + "." + std::string(coll.Str());
   auto pinned = op.service().cursors->Pin(id.value(), ns);
-  if (!pinned.ok()) return pinned.status();
+  if (!pinned.ok()) {
+    // A re-run after an awaitData wait: this getMore held the cursor before the wait, so
+    // a cursor gone now was killed under it (killCursors, killSessions). MongoDB
+    // interrupts the waiting getMore with CursorKilled.
+    if (rerun && pinned.status() == ErrorCodes::kCursorNotFound &&
+        !op.service().cursors->Exists(id.value())) {
+      return Status(ErrorCodes::kCursorKilled, "operation was interrupted");
+    }
+    return pinned.status();
+  }
   auto& cursor = pinned.value();
   // MongoDB's failGetMoreAfterCursorCheckout: the error comes after the checkout, so it
   // gets the labels of the cursor's command (a change stream's are resumable), and the

@@ -16,6 +16,10 @@ BROOK_HANDLER(HandlePing);
 BROOK_HANDLER(HandleBuildInfo);
 BROOK_HANDLER(HandleGetParameter);
 BROOK_HANDLER(HandleSetParameter);
+
+// cluster_parameters.cpp
+BROOK_HANDLER(HandleSetClusterParameter);
+BROOK_HANDLER(HandleGetClusterParameter);
 BROOK_HANDLER(HandleServerStatus);
 BROOK_HANDLER(HandleHostInfo);
 BROOK_HANDLER(HandleConnectionStatus);

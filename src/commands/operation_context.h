@@ -11,8 +11,10 @@
 // await_data, runs the handler again once the oplog moved or the deadline passed.
 // Thread-safety: an OperationContext belongs to one thread while its command runs.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -93,6 +95,13 @@ struct ApiParameters {
 struct AwaitData {
   bson::Timestamp after;  // re-run once the durable watermark passes this
   std::chrono::steady_clock::time_point deadline;
+  // The cursor waited on: killCursors sets its flag and interrupts the wait (tagged by
+  // id), and the re-run answers CursorKilled.
+  int64_t cursor_id = 0;
+  std::shared_ptr<const std::atomic<bool>> cursor_killed;
+  // A change stream's getMore: an error the dispatcher answers for it (shutdown) gets the
+  // change-stream error labels.
+  bool change_stream = false;
 };
 
 class OperationContext {

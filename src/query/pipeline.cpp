@@ -37,6 +37,7 @@ const std::unordered_map<std::string_view, StageParser>& StageTable() {
       {"$lookup", ParseLookupStage},
       {"$unionWith", ParseUnionWithStage},
       {"$facet", ParseFacetStage},
+      {"$redact", ParseRedactStage},
   };
   return *table;
 }

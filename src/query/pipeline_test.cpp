@@ -94,6 +94,32 @@ TEST(PipelineTest, StageArrayErrors) {
   EXPECT_EQ(out.status().reason(), "Unrecognized pipeline stage name: '$bogus'");
 }
 
+TEST(PipelineTest, Redact) {
+  Runner r;
+  // MongoDB's documentation example: keep levels whose tags intersect the user's.
+  const std::string pipeline = R"([{"$redact": {"$cond": {
+      "if": {"$gt": [{"$size": {"$setIntersection": ["$tags", ["STLW", "G"]]}}, 0]},
+      "then": "$$DESCEND", "else": "$$PRUNE"}}}])";
+  r.Expect(pipeline,
+           R"([{"_id": 1, "tags": ["G"], "a": 1,
+                "sub": {"tags": ["SI"], "x": 1},
+                "keep": {"tags": ["STLW"], "y": 2},
+                "arr": [{"tags": ["G"], "z": 3}, {"tags": ["X"]}, 7, [{"tags": ["X"]}, 8]]},
+               {"_id": 2, "tags": ["X"]}])",
+           R"([{"_id": 1, "tags": ["G"], "a": 1, "keep": {"tags": ["STLW"], "y": 2},
+                "arr": [{"tags": ["G"], "z": 3}, 7, [8]]}])");
+  r.Expect(R"([{"$redact": "$$KEEP"}])", R"([{"a": {"b": 1}}])", R"([{"a": {"b": 1}}])");
+  r.Expect(R"([{"$redact": "$$PRUNE"}])", R"([{"a": 1}])", "[]");
+  // $$ROOT stays the whole document while $$CURRENT descends.
+  r.Expect(R"([{"$redact": {"$cond": [{"$eq": ["$$ROOT.level", "$level"]}, "$$DESCEND", "$$PRUNE"]}}])",
+           R"([{"level": 1, "a": {"level": 1, "k": 1}, "b": {"level": 2}}])",
+           R"([{"level": 1, "a": {"level": 1, "k": 1}}])");
+  r.ExpectError(R"([{"$redact": "keep!"}])", R"([{"a": 1}])", 17053);
+  r.ExpectError(R"([{"$redact": {"$cond": [true, 5, "$$KEEP"]}}])", R"([{"a": 1}])", 17053);
+  // The redact variables exist only inside $redact (the name check comes first here).
+  EXPECT_FALSE(r.Run(R"([{"$addFields": {"x": "$$KEEP"}}])", R"([{"a": 1}])").ok());
+}
+
 TEST(PipelineTest, Match) {
   Runner r;
   r.Expect(R"([{"$match": {"a": {"$gt": 1}}}])", R"([{"a": 1}, {"a": 2}, {"a": [0, 5]}])",

@@ -107,6 +107,7 @@ StatusWith<StagePtr> ParseUnwindStage(const bson::Element& spec, const ParseCont
 StatusWith<StagePtr> ParseLookupStage(const bson::Element& spec, const ParseContext& ctx);
 StatusWith<StagePtr> ParseUnionWithStage(const bson::Element& spec, const ParseContext& ctx);
 StatusWith<StagePtr> ParseFacetStage(const bson::Element& spec, const ParseContext& ctx);
+StatusWith<StagePtr> ParseRedactStage(const bson::Element& spec, const ParseContext& ctx);
 
 // {$name: spec} as an owned document.
 bson::Doc SpecDoc(const bson::Element& spec);

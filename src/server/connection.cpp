@@ -46,6 +46,8 @@ Connection::~Connection() = default;
 void Connection::Close() {
   auto self = shared_from_this();
   asio::post(socket_.get_executor(), [self] {
+    // Serve() closes the socket itself once the reply in flight is sent.
+    if (self->handling_) return;
     std::error_code ec;
     self->socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     self->socket_.close(ec);
@@ -121,11 +123,14 @@ asio::awaitable<void> Connection::Serve() {
     }
     bool keep = false;
     try {
+      handling_ = true;
       keep = co_await HandleFrame(std::move(frame), header.value());
+      handling_ = false;
     } catch (const std::exception& e) {
       bson::Builder attr;
       attr.AppendString("error", e.what());
       Log('E', "NETWORK", 23077, ctx(), "Unexpected error on connection; closing it", attr.Done());
+      handling_ = false;
       keep = false;
     }
     if (!keep || server_.shutting_down()) break;

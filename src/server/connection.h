@@ -30,6 +30,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // connection alive for the coroutine's lifetime; spawn it on socket_executor().
   static asio::awaitable<void> Run(std::shared_ptr<Connection> self);
   asio::any_io_executor socket_executor() { return socket_.get_executor(); }
+  // Closes the socket, unless a request is being handled: then the connection sends that
+  // reply (a waiting getMore answers InterruptedAtShutdown) and ends after it.
   void Close();
   int64_t id() const { return client_.connection_id; }
 
@@ -46,6 +48,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::ip::tcp::socket socket_;
   Server& server_;
   commands::ClientInfo client_;
+  bool handling_ = false;  // a request is in HandleFrame; touched only on the socket's strand
 };
 
 }  // namespace brook::server

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "bson/builder.h"
+#include "changestream/cursor.h"
 #include "commands/failpoints.h"
 #include "commands/generic_args.h"
 #include "commands/registry.h"
@@ -163,13 +164,19 @@ asio::awaitable<DispatchResult> Dispatcher::Dispatch(commands::ClientInfo& clien
       st = RunHandler(*spec, op, req, &reply);
       if (!st.ok()) break;
       handler_reply = reply.Done();
-      if (!op.await_data || std::chrono::steady_clock::now() >= op.await_data->deadline ||
-          waiters_.shutting_down()) {
+      if (!op.await_data || std::chrono::steady_clock::now() >= op.await_data->deadline) break;
+      if (waiters_.shutting_down()) {
+        // A getMore waiting for new data when the server stops: MongoDB interrupts it
+        // with InterruptedAtShutdown rather than answering an empty batch.
+        st = Status(ErrorCodes::kInterruptedAtShutdown, "interrupted at shutdown");
+        if (op.await_data->change_stream) st = changestream::AddChangeStreamErrorLabels(st, true);
         break;
       }
-      // Nothing to return yet: wait for the oplog to move (or the deadline), then rerun.
+      // Nothing to return yet: wait for the oplog to move (or the deadline, or the
+      // cursor being killed), then rerun; the rerun answers CursorKilled for a killed one.
       waited = true;
-      bool moved = co_await waiters_.WaitDurableAfter(op.await_data->after, op.await_data->deadline);
+      bool moved = co_await waiters_.WaitDurableAfter(op.await_data->after, op.await_data->deadline,
+                                                      op.await_data->cursor_id, op.await_data->cursor_killed);
       (void)moved;  // either way the handler runs again and answers
     }
   }

@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "bson/builder.h"
+#include "changestream/pre_image_retention.h"
 #include "commands/cursor_registry.h"
 #include "commands/server_options.h"
 #include "commands/server_stats.h"
@@ -23,11 +24,14 @@ Server::Server(commands::ServiceContext& service)
       acceptor_(asio::make_strand(io_)),
       signals_(io_, SIGINT, SIGTERM) {
   if (service_.engine) service_.engine->SetWatermarkListener([this] { waiters_.OnWatermarksMoved(); });
+  // killCursors ends the awaitData wait of a getMore on the killed cursor (CursorKilled).
+  if (service_.cursors) service_.cursors->SetKillListener([this](int64_t id) { waiters_.Interrupt(id); });
 }
 
 Server::~Server() {
-  // The engine outlives us; detach so it never calls into a dead Waiters.
+  // The engine and registry outlive us; detach so they never call into a dead Waiters.
   if (service_.engine) service_.engine->SetWatermarkListener([] {});
+  if (service_.cursors) service_.cursors->SetKillListener(nullptr);
 }
 
 Status Server::Listen() {
@@ -115,6 +119,21 @@ void Server::Forget(int64_t connection_id) {
   cv_.notify_all();
 }
 
+void Server::ExpirePreImages() {
+  // MongoDB's pre-image remover, on the same beat as the cursor reaper: removes
+  // pre-images older than changeStreamOptions.preAndPostImages.expireAfterSeconds.
+  if (!service_.engine) return;
+  int64_t now_secs = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  auto removed = changestream::ExpirePreImages(service_.engine, now_secs);
+  if (!removed.ok()) {
+    bson::Builder attr;
+    attr.AppendString("error", removed.status().ToString());
+    Log('W', "STORAGE", 6278600, "PreImageRemover", "Failed to remove expired pre-images", attr.Done());
+  }
+}
+
 void Server::Shutdown() {
   {
     std::lock_guard lock(mu_);
@@ -152,6 +171,7 @@ void Server::Run() {
       }
       cursors->ReapIdle(std::chrono::steady_clock::now());
     }
+    ExpirePreImages();
     lock.lock();
   }
 

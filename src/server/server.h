@@ -55,6 +55,8 @@ class Server {
   void Forget(int64_t connection_id);
 
  private:
+  // One pass of the time-based pre-image removal (changestream/pre_image_retention.h).
+  void ExpirePreImages();
   asio::awaitable<void> AcceptLoop();
 
   commands::ServiceContext& service_;

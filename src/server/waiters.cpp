@@ -3,12 +3,14 @@
 namespace brook::server {
 
 struct Waiters::Waiter {
-  Waiter(asio::any_io_executor ex, std::optional<bson::Timestamp> t, bool strict)
-      : timer(ex), target(t), strictly_after(strict) {}
+  Waiter(asio::any_io_executor ex, std::optional<bson::Timestamp> t, bool strict, int64_t tag)
+      : timer(ex), target(t), strictly_after(strict), tag(tag) {}
   asio::steady_timer timer;
   std::optional<bson::Timestamp> target;  // nullopt: a plain sleep
   bool strictly_after;
-  bool woken = false;  // guarded by Waiters::mu_
+  int64_t tag;               // 0, or the cursor id an awaitData getMore waits on
+  bool woken = false;        // guarded by Waiters::mu_
+  bool interrupted = false;  // guarded by Waiters::mu_
 
   bool Satisfied(bson::Timestamp durable) const {
     if (!target) return false;
@@ -46,15 +48,26 @@ void Waiters::Shutdown() {
   for (const auto& w : waiters_) Wake(w);
 }
 
+void Waiters::Interrupt(int64_t tag) {
+  if (tag == 0) return;
+  std::lock_guard lock(mu_);
+  for (const auto& w : waiters_) {
+    if (w->tag != tag) continue;
+    w->interrupted = true;
+    Wake(w);
+  }
+}
+
 size_t Waiters::size() const {
   std::lock_guard lock(mu_);
   return waiters_.size();
 }
 
 asio::awaitable<bool> Waiters::Wait(std::optional<bson::Timestamp> target, bool strictly_after,
-                                    std::optional<Clock::time_point> deadline) {
+                                    std::optional<Clock::time_point> deadline, int64_t tag,
+                                    std::shared_ptr<const std::atomic<bool>> cancelled) {
   auto ex = co_await asio::this_coro::executor;
-  auto w = std::make_shared<Waiter>(ex, target, strictly_after);
+  auto w = std::make_shared<Waiter>(ex, target, strictly_after, tag);
   std::list<std::shared_ptr<Waiter>>::iterator pos;
   {
     std::lock_guard lock(mu_);
@@ -69,10 +82,13 @@ asio::awaitable<bool> Waiters::Wait(std::optional<bson::Timestamp> target, bool 
       break;
     }
     if (shutdown_.load()) break;
+    // Also checked after registering: whoever sets the flag then calls Interrupt(tag).
+    if (cancelled && cancelled->load()) break;
     auto now = Clock::now();
     if (deadline && now >= *deadline) break;
     {
       std::lock_guard lock(mu_);
+      if (w->interrupted) break;
       if (w->woken && !shutdown_.load()) {
         // A stale wake whose cancel already ran: re-arm.
         w->woken = false;
@@ -93,15 +109,17 @@ asio::awaitable<bool> Waiters::Wait(std::optional<bson::Timestamp> target, bool 
 
 asio::awaitable<bool> Waiters::WaitDurableAtLeast(bson::Timestamp ts,
                                                   std::optional<Clock::time_point> deadline) {
-  co_return co_await Wait(ts, false, deadline);
+  co_return co_await Wait(ts, false, deadline, 0, nullptr);
 }
 
-asio::awaitable<bool> Waiters::WaitDurableAfter(bson::Timestamp after, Clock::time_point deadline) {
-  co_return co_await Wait(after, true, deadline);
+asio::awaitable<bool> Waiters::WaitDurableAfter(bson::Timestamp after, Clock::time_point deadline,
+                                                int64_t tag,
+                                                std::shared_ptr<const std::atomic<bool>> cancelled) {
+  co_return co_await Wait(after, true, deadline, tag, std::move(cancelled));
 }
 
 asio::awaitable<void> Waiters::Sleep(std::chrono::milliseconds d) {
-  co_await Wait(std::nullopt, false, Clock::now() + d);
+  co_await Wait(std::nullopt, false, Clock::now() + d, 0, nullptr);
 }
 
 }  // namespace brook::server

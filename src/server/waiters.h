@@ -6,7 +6,8 @@
 //   - j:true / w:"majority" writers and fsync: until durable >= the write's timestamp
 //     (WaitDurableAtLeast), bounded by wtimeout when given;
 //   - awaitData getMores (change streams, tailable cursors): until durable > the last
-//     timestamp they saw, or their maxTimeMS deadline (WaitDurableAfter);
+//     timestamp they saw, or their maxTimeMS deadline, or killCursors kills the cursor
+//     they wait on (WaitDurableAfter with the cursor id as tag; Interrupt(tag));
 //   - awaitable hello and failCommand's blockConnection: a plain delay (Sleep), cut short
 //     at shutdown.
 //
@@ -23,6 +24,7 @@
 // Thread-safety: all methods are thread-safe. Coroutine methods must be awaited from a
 // coroutine running on a strand (each connection runs on its own strand).
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -52,8 +54,13 @@ class Waiters {
   // True once durable >= ts; false if the deadline (if any) passed or at shutdown.
   asio::awaitable<bool> WaitDurableAtLeast(bson::Timestamp ts,
                                            std::optional<Clock::time_point> deadline);
-  // True once durable > after; false at the deadline or at shutdown.
-  asio::awaitable<bool> WaitDurableAfter(bson::Timestamp after, Clock::time_point deadline);
+  // True once durable > after; false at the deadline, at shutdown, or once `cancelled`
+  // is set (the setter then calls Interrupt(tag) to end a wait already under way).
+  asio::awaitable<bool> WaitDurableAfter(bson::Timestamp after, Clock::time_point deadline,
+                                         int64_t tag = 0,
+                                         std::shared_ptr<const std::atomic<bool>> cancelled = nullptr);
+  // Ends the waits tagged `tag` (their cursor was killed); any thread. 0 does nothing.
+  void Interrupt(int64_t tag);
   // Waits `d` (returns early at shutdown).
   asio::awaitable<void> Sleep(std::chrono::milliseconds d);
 
@@ -65,7 +72,8 @@ class Waiters {
  private:
   struct Waiter;
   asio::awaitable<bool> Wait(std::optional<bson::Timestamp> target, bool strictly_after,
-                             std::optional<Clock::time_point> deadline);
+                             std::optional<Clock::time_point> deadline, int64_t tag,
+                             std::shared_ptr<const std::atomic<bool>> cancelled);
   void WakePass();
   void Wake(const std::shared_ptr<Waiter>& w);
 

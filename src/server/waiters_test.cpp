@@ -67,6 +67,35 @@ TEST_F(WaitersTest, WokenWhenWatermarkMoves) {
   EXPECT_EQ(waiters_.size(), 0u);
 }
 
+TEST_F(WaitersTest, InterruptEndsOnlyTheWaitsOnThatCursor) {
+  StartThreads();
+  auto flag7 = std::make_shared<std::atomic<bool>>(false);
+  auto flag8 = std::make_shared<std::atomic<bool>>(false);
+  auto on7 = Spawn(waiters_.WaitDurableAfter(bson::Timestamp::FromUint64(20), std::chrono::steady_clock::now() + 30s,
+                                             7, flag7));
+  auto on8 = Spawn(waiters_.WaitDurableAfter(bson::Timestamp::FromUint64(20), std::chrono::steady_clock::now() + 30s,
+                                             8, flag8));
+  while (waiters_.size() < 2) std::this_thread::sleep_for(1ms);
+  flag7->store(true);
+  waiters_.Interrupt(7);
+  ASSERT_EQ(on7.wait_for(5s), std::future_status::ready);
+  EXPECT_FALSE(on7.get());
+  EXPECT_EQ(on8.wait_for(50ms), std::future_status::timeout);
+  Advance(21);
+  ASSERT_EQ(on8.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(on8.get());
+}
+
+TEST_F(WaitersTest, AFlagSetBeforeTheWaitEndsItAtOnce) {
+  StartThreads();
+  auto flag = std::make_shared<std::atomic<bool>>(true);
+  auto f = Spawn(waiters_.WaitDurableAfter(bson::Timestamp::FromUint64(20), std::chrono::steady_clock::now() + 30s,
+                                           9, flag));
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_FALSE(f.get());
+  EXPECT_EQ(waiters_.size(), 0u);
+}
+
 TEST_F(WaitersTest, DeadlinePasses) {
   StartThreads();
   auto start = std::chrono::steady_clock::now();

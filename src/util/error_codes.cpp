@@ -87,6 +87,7 @@ constexpr std::array kCodeTable = {
     CodeEntry{ErrorCodes::kTooManyLogicalSessions, "TooManyLogicalSessions"},
     CodeEntry{ErrorCodes::kClientDisconnect, "ClientDisconnect"},
     CodeEntry{ErrorCodes::kChangeStreamFatalError, "ChangeStreamFatalError"},
+    CodeEntry{ErrorCodes::kCursorKilled, "CursorKilled"},
     CodeEntry{ErrorCodes::kChangeStreamHistoryLost, "ChangeStreamHistoryLost"},
     CodeEntry{ErrorCodes::kTransactionExceededLifetimeLimitSeconds,
               "TransactionExceededLifetimeLimitSeconds"},

@@ -98,6 +98,7 @@ enum class ErrorCodes : int32_t {
   kInterrupted = 11601,
   kNotPrimaryNoSecondaryOk = 13435,
   kClientDisconnect = 279,
+  kCursorKilled = 237,
   kUnsupportedOpQueryCommand = 352,
   kFailPointSetFailed = 157,
   kHostNotFound = 7,
