@@ -61,6 +61,21 @@ BROOK_HANDLER(HandleCreateIndexes);
 BROOK_HANDLER(HandleListIndexes);
 BROOK_HANDLER(HandleDropIndexes);
 
+// auth_cmds.cpp
+BROOK_HANDLER(HandleSaslStart);
+BROOK_HANDLER(HandleSaslContinue);
+BROOK_HANDLER(HandleLogout);
+
+// user_cmds.cpp
+BROOK_HANDLER(HandleCreateUser);
+BROOK_HANDLER(HandleUpdateUser);
+BROOK_HANDLER(HandleDropUser);
+BROOK_HANDLER(HandleDropAllUsersFromDatabase);
+BROOK_HANDLER(HandleUsersInfo);
+
 #undef BROOK_HANDLER
+
+// hello's saslSupportedMechs and speculativeAuthenticate answers (auth_cmds.cpp).
+void AppendHelloAuthFields(OperationContext& op, bson::View body, bson::Builder* reply);
 
 }  // namespace brook::commands

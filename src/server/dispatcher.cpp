@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "bson/builder.h"
+#include "commands/auth_manager.h"
 #include "commands/failpoints.h"
 #include "commands/generic_args.h"
 #include "commands/registry.h"
@@ -121,6 +122,7 @@ asio::awaitable<DispatchResult> Dispatcher::Dispatch(commands::ClientInfo& clien
   bson::Doc handler_reply;
 
   Status st = commands::ParseGenericArguments(*spec, body, &op);
+  if (st.ok()) st = commands::CheckAuthorization(*spec, op, commands::CommandRequest{name, op.db, body});
   if (st.ok() && (spec->flags & commands::kAdminOnly) && op.db != "admin") {
     st = Status(ErrorCodes::kUnauthorized,
                 std::string(spec->name) + " may only be run against the admin database.");
@@ -250,6 +252,8 @@ asio::awaitable<DispatchResult> Dispatcher::Dispatch(commands::ClientInfo& clien
     AppendClusterTime(&b, op.operation_time);
     result.reply = b.Done();
     result.cursor_id = CursorIdOf(handler_reply);
+    // Before the reply reveals the id: only this user may continue or kill the cursor.
+    commands::StampCursorOwner(op, result.cursor_id);
   }
 
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -96,6 +96,7 @@ constexpr std::array kCodeTable = {
     CodeEntry{ErrorCodes::kAPIVersionError, "APIVersionError"},
     CodeEntry{ErrorCodes::kAPIStrictError, "APIStrictError"},
     CodeEntry{ErrorCodes::kAPIDeprecationError, "APIDeprecationError"},
+    CodeEntry{ErrorCodes::kMechanismUnavailable, "MechanismUnavailable"},
     CodeEntry{ErrorCodes::kNotWritablePrimary, "NotWritablePrimary"},
     CodeEntry{ErrorCodes::kBSONObjectTooLarge, "BSONObjectTooLarge"},
     CodeEntry{ErrorCodes::kDuplicateKey, "DuplicateKey"},

@@ -91,6 +91,7 @@ enum class ErrorCodes : int32_t {
   kAPIStrictError = 323,
   kAPIVersionError = 322,
   kAPIDeprecationError = 324,
+  kMechanismUnavailable = 334,
   kNotWritablePrimary = 10107,
   kBSONObjectTooLarge = 10334,
   kDuplicateKey = 11000,

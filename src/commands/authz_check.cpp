@@ -1,0 +1,309 @@
+// CheckAuthorization: which privileges a command needs, and the localhost exception
+// (see auth_manager.h). The action comes from the command table; the resource from the
+// command's shape: a string first value names a collection, anything else the database,
+// admin-only commands the cluster. Commands whose needs depend on their arguments
+// (aggregate, explain, getMore, killCursors, user and role management) are spelled out.
+#include <set>
+
+#include "bson/builder.h"
+#include "commands/auth_manager.h"
+#include "commands/cursor_registry.h"
+#include "commands/operation_context.h"
+
+namespace brook::commands {
+namespace {
+
+using auth::Resource;
+
+struct Need {
+  Resource resource;
+  std::string action;
+};
+
+Status NotAuthorized(OperationContext& op, const CommandRequest& req) {
+  return Status(ErrorCodes::kUnauthorized, "not authorized on " + std::string(op.db) +
+                                               " to execute command " + req.body.ToString());
+}
+
+// Commands whose first value is a collection name (the others act on the database).
+const std::set<std::string_view>& CollectionCommands() {
+  static const auto* s = new std::set<std::string_view>{
+      "find", "insert", "update", "delete", "count", "distinct", "aggregate", "findAndModify",
+      "create", "drop", "collMod", "collStats", "createIndexes", "listIndexes", "dropIndexes"};
+  return *s;
+}
+
+// The namespace a "from"-style stage argument names (a string or {db, coll}).
+std::optional<Resource> StageTarget(const bson::Element& arg, std::string_view db, std::string_view coll_field) {
+  if (arg.type() == bson::Type::kString) return Resource::Namespace(std::string(db), std::string(arg.Str()));
+  if (!arg.IsObject()) return std::nullopt;
+  auto v = arg.Obj();
+  auto target_db = v["db"];
+  auto coll = v[coll_field];
+  if (coll.type() != bson::Type::kString) return std::nullopt;
+  return Resource::Namespace(target_db.type() == bson::Type::kString ? std::string(target_db.Str()) : std::string(db),
+                             std::string(coll.Str()));
+}
+
+// aggregate: find on the source, or find+changeStream on the stream's scope, plus the
+// namespaces that $lookup/$unionWith/$graphLookup read and $out/$merge write.
+void AggregateNeeds(std::string_view db, bson::View body, std::vector<Need>* needs) {
+  auto target = body.first();
+  auto pipeline = body["pipeline"];
+  Resource source = target.type() == bson::Type::kString
+                        ? Resource::Namespace(std::string(db), std::string(target.Str()))
+                        : Resource::Database(std::string(db));
+  bool change_stream = false;
+  if (pipeline.IsArray()) {
+    for (const auto& stage : pipeline.Obj()) {
+      if (!stage.IsObject() || stage.Obj().empty()) continue;
+      auto op = stage.Obj().first();
+      std::string_view name = op.key();
+      if (name == "$changeStream") {
+        change_stream = true;
+        if (target.type() != bson::Type::kString && op.IsObject() && op.Obj()["allChangesForCluster"].Truthy()) {
+          source = Resource{Resource::Kind::kDatabase, "", ""};  // any database: see below
+        }
+      } else if (name == "$lookup" || name == "$graphLookup") {
+        if (op.IsObject()) {
+          if (auto r = StageTarget(op.Obj()["from"], db, "coll")) needs->push_back({*r, "find"});
+        }
+      } else if (name == "$unionWith") {
+        auto arg = op.type() == bson::Type::kString ? op : (op.IsObject() ? op.Obj()["coll"] : bson::Element());
+        if (arg.type() == bson::Type::kString) {
+          needs->push_back({Resource::Namespace(std::string(db), std::string(arg.Str())), "find"});
+        }
+      } else if (name == "$out" || name == "$merge") {
+        std::optional<Resource> r = op.type() == bson::Type::kString
+                                        ? std::optional<Resource>(Resource::Namespace(std::string(db), std::string(op.Str())))
+                                        : (op.IsObject() ? StageTarget(op.Obj()[name == "$out" ? "coll" : "into"], db, "coll")
+                                                         : std::nullopt);
+        if (name == "$merge" && op.IsObject() && op.Obj()["into"].type() == bson::Type::kString) {
+          r = Resource::Namespace(std::string(db), std::string(op.Obj()["into"].Str()));
+        }
+        if (r) {
+          needs->push_back({*r, "insert"});
+          needs->push_back({*r, "remove"});
+          if (name == "$merge") needs->push_back({*r, "update"});
+        }
+      }
+    }
+  }
+  needs->push_back({source, "find"});
+  if (change_stream) needs->push_back({source, "changeStream"});
+}
+
+bool IsAllowed(const AuthSession& s, const Need& n) {
+  if (n.resource.kind == Resource::Kind::kDatabase && n.resource.db.empty()) {
+    // Cluster-wide change stream: MongoDB asks for the action on {db: "", collection: ""}.
+    for (const auto& p : s.privileges) {
+      using K = auth::ResourcePattern::Kind;
+      if (p.resource.kind != K::kAnyResource && p.resource.kind != K::kAnyNormal) continue;
+      if (p.actions.count(std::string(auth::kAnyAction)) || p.actions.count(n.action)) return true;
+    }
+    return false;
+  }
+  return auth::IsAuthorized(s.privileges, n.resource, n.action);
+}
+
+// Refreshes the connection's privileges when users or roles changed since its login.
+Status Refresh(OperationContext& op, AuthManager& mgr, AuthSession& s) {
+  if (!s.user || s.generation == mgr.generation()) return Status::OK();
+  uint64_t gen = mgr.generation();
+  auto user = mgr.FindUser(op, *s.user);
+  if (!user.ok()) return user.status();
+  if (!user.value()) {
+    // Dropped while logged in: the connection keeps its identity but loses every privilege.
+    s.roles.clear();
+    s.privileges.clear();
+    s.generation = gen;
+    return Status::OK();
+  }
+  BROOK_RETURN_IF_ERROR(mgr.Login(op, *user.value()));
+  return Status::OK();
+}
+
+// The user/role management commands: action on the target database, plus grantRole on
+// each role handed out.
+Status UserAdminNeeds(std::string_view name, OperationContext& op, const CommandRequest& req,
+                      std::vector<Need>* needs) {
+  Resource db = Resource::Database(op.db);
+  auto roles_of = [&](std::string_view field, std::string_view action) {
+    auto roles = auth::ParseRoleNames(req.body[field], op.db);
+    if (!roles.ok()) return;  // the handler reports the shape error
+    for (const auto& r : roles.value()) needs->push_back({Resource::Database(r.db), std::string(action)});
+  };
+  if (name == "createUser") {
+    needs->push_back({db, "createUser"});
+    roles_of("roles", "grantRole");
+  } else if (name == "updateUser") {
+    if (req.body.HasField("pwd")) needs->push_back({db, "changePassword"});
+    if (req.body.HasField("customData")) needs->push_back({db, "changeCustomData"});
+    if (req.body.HasField("roles")) {
+      roles_of("roles", "grantRole");
+      needs->push_back({db, "revokeRole"});
+    }
+    if (needs->empty()) needs->push_back({db, "changePassword"});
+  } else if (name == "dropUser" || name == "dropAllUsersFromDatabase") {
+    needs->push_back({db, "dropUser"});
+  } else if (name == "usersInfo") {
+    // Anyone may look at themselves.
+    auto arg = req.body.first();
+    const AuthSession& s = SessionOf(op);
+    bool self = s.user && ((arg.type() == bson::Type::kString && arg.Str() == s.user->user && op.db == s.user->db) ||
+                           (arg.IsObject() && arg.Obj()["user"].type() == bson::Type::kString &&
+                            arg.Obj()["user"].Str() == s.user->user && arg.Obj()["db"].type() == bson::Type::kString &&
+                            arg.Obj()["db"].Str() == s.user->db));
+    if (!self) needs->push_back({arg.IsNumber() && arg.NumberInt64() == 1 ? db : db, "viewUser"});
+    if (arg.IsObject() && arg.Obj()["db"].type() == bson::Type::kString && !self) {
+      needs->back().resource = Resource::Database(std::string(arg.Obj()["db"].Str()));
+    }
+    if (req.body["showCredentials"].Truthy()) needs->push_back({Resource::Namespace("admin", "system.users"), "find"});
+  } else if (name == "createRole" || name == "updateRole") {
+    needs->push_back({db, name == "createRole" ? "createRole" : "grantRole"});
+    roles_of("roles", "grantRole");
+  } else if (name == "dropRole" || name == "dropAllRolesFromDatabase") {
+    needs->push_back({db, "dropRole"});
+  } else if (name == "rolesInfo") {
+    needs->push_back({db, "viewRole"});
+  } else if (name == "grantRolesToUser" || name == "grantRolesToRole") {
+    roles_of("roles", "grantRole");
+  } else if (name == "revokeRolesFromUser" || name == "revokeRolesFromRole") {
+    roles_of("roles", "revokeRole");
+  } else if (name == "grantPrivilegesToRole") {
+    needs->push_back({db, "grantRole"});
+  } else if (name == "revokePrivilegesFromRole") {
+    needs->push_back({db, "revokeRole"});
+  } else {
+    return Status(ErrorCodes::kInternalError, "no authorization rule for " + std::string(name));
+  }
+  return Status::OK();
+}
+
+bool IsUserAdminCommand(std::string_view name) {
+  static const auto* s = new std::set<std::string_view>{
+      "createUser", "updateUser", "dropUser", "dropAllUsersFromDatabase", "usersInfo",
+      "createRole", "updateRole", "dropRole", "dropAllRolesFromDatabase", "rolesInfo",
+      "grantRolesToUser", "revokeRolesFromUser", "grantRolesToRole", "revokeRolesFromRole",
+      "grantPrivilegesToRole", "revokePrivilegesFromRole"};
+  return s->count(name) > 0;
+}
+
+// getMore / killCursors: only the user that opened the cursor (an unknown id is left to
+// the handler, which answers CursorNotFound).
+Status CheckCursorOwner(OperationContext& op, const CommandRequest& req, int64_t id) {
+  auto owner = op.service().cursors ? op.service().cursors->OwnerOf(id) : std::nullopt;
+  if (!owner) return Status::OK();
+  const AuthSession& s = SessionOf(op);
+  if (owner->user && *owner->user == s.UserId()) return Status::OK();
+  (void)req;
+  return Status(ErrorCodes::kUnauthorized,
+                "cursor id " + std::to_string(id) + " was not created by the authenticated user");
+}
+
+}  // namespace
+
+Status CheckAuthorization(const CommandSpec& spec, OperationContext& op, const CommandRequest& req) {
+  AuthManager* mgr = op.service().auth;
+  if (!mgr || !mgr->enabled()) return Status::OK();
+  if (spec.flags & kNoAuthRequired) return Status::OK();
+  AuthSession& s = SessionOf(op);
+  std::string_view name = spec.name;
+
+  if (!s.user) {
+    // The localhost exception: with no user at all, a loopback client may create the
+    // first user (or role) on admin, and nothing else.
+    if (op.client().is_loopback && op.db == kAdminDb && (name == "createUser" || name == "createRole")) {
+      auto any = mgr->HasAnyUser(op);
+      if (!any.ok()) return any.status();
+      if (!any.value()) return Status::OK();
+    }
+    return Status(ErrorCodes::kUnauthorized, "command " + std::string(name) + " requires authentication");
+  }
+  BROOK_RETURN_IF_ERROR(Refresh(op, *mgr, s));
+
+  std::vector<Need> needs;
+  if (name == "getMore" || name == "killCursors") {
+    if (name == "getMore") {
+      auto id = req.body.first();
+      if (id.type() == bson::Type::kInt64) return CheckCursorOwner(op, req, id.Int64());
+      return Status::OK();  // the handler reports the type error
+    }
+    if (auto ids = req.body["cursors"]; ids.IsArray()) {
+      for (const auto& e : ids.Obj()) {
+        if (e.type() == bson::Type::kInt64) BROOK_RETURN_IF_ERROR(CheckCursorOwner(op, req, e.Int64()));
+      }
+    }
+    return Status::OK();
+  }
+  if (name == "listDatabases" || name == "listCollections") {
+    // Any user may list; the handler shows only what the user can use (part of
+    // MongoDB's authorizedDatabases / authorizedCollections behaviour).
+    return Status::OK();
+  }
+  if (IsUserAdminCommand(name)) {
+    BROOK_RETURN_IF_ERROR(UserAdminNeeds(name, op, req, &needs));
+  } else if (name == "aggregate") {
+    AggregateNeeds(op.db, req.body, &needs);
+  } else if (name == "explain") {
+    auto inner = req.body.first();
+    if (!inner.IsObject() || inner.Obj().empty()) return Status::OK();  // handler: shape error
+    const CommandSpec* inner_spec = FindCommand(inner.Obj().first().key());
+    if (!inner_spec || inner_spec->name == "explain") return Status::OK();
+    CommandRequest inner_req{inner_spec->name, req.db, inner.Obj()};
+    Status st = CheckAuthorization(*inner_spec, op, inner_req);
+    return st.ok() ? st : NotAuthorized(op, req);
+  } else if (!spec.auth_action.empty()) {
+    Resource r = Resource::Database(op.db);
+    if (spec.flags & kAdminOnly) {
+      r = Resource::Cluster();
+    } else if (CollectionCommands().count(name) && req.body.first().type() == bson::Type::kString) {
+      r = Resource::Namespace(op.db, std::string(req.body.first().Str()));
+    } else if (name == "serverStatus" || name == "hostInfo" || name == "killAllSessions") {
+      r = Resource::Cluster();
+    }
+    needs.push_back({r, std::string(spec.auth_action)});
+    if (name == "findAndModify" && req.body["remove"].Truthy()) needs.back().action = "remove";
+    if (name == "findAndModify" && req.body["upsert"].Truthy()) needs.push_back({r, "insert"});
+    if (name == "update") {
+      if (auto ups = req.body["updates"]; ups.IsArray()) {
+        for (const auto& u : ups.Obj()) {
+          if (u.IsObject() && u.Obj()["upsert"].Truthy()) {
+            needs.push_back({r, "insert"});
+            break;
+          }
+        }
+      }
+    }
+  }
+  for (const auto& n : needs) {
+    if (!IsAllowed(s, n)) return NotAuthorized(op, req);
+  }
+  return Status::OK();
+}
+
+void StampCursorOwner(OperationContext& op, int64_t cursor_id) {
+  AuthManager* mgr = op.service().auth;
+  if (!mgr || !mgr->enabled() || cursor_id == 0 || !op.service().cursors) return;
+  op.service().cursors->StampUser(cursor_id, SessionOf(op).UserId());
+}
+
+bool IsAuthorizedFor(OperationContext& op, const auth::Resource& resource, std::string_view action) {
+  AuthManager* mgr = op.service().auth;
+  if (!mgr || !mgr->enabled()) return true;
+  return auth::IsAuthorized(SessionOf(op).privileges, resource, action);
+}
+
+bool CanSeeDatabase(OperationContext& op, std::string_view db) {
+  AuthManager* mgr = op.service().auth;
+  if (!mgr || !mgr->enabled()) return true;
+  return auth::HasAnyPrivilegeOnDb(SessionOf(op).privileges, db);
+}
+
+bool CanSeeCollection(OperationContext& op, std::string_view db, std::string_view coll) {
+  AuthManager* mgr = op.service().auth;
+  if (!mgr || !mgr->enabled()) return true;
+  return auth::HasAnyPrivilegeOnNamespace(SessionOf(op).privileges, db, coll);
+}
+
+}  // namespace brook::commands
