@@ -267,7 +267,7 @@ std::vector<Privilege> BuiltinRolePrivileges(const RoleName& role) {
     out.push_back(Make(K::kCluster, "", "", {{"listDatabases"}}));
   } else if (r == "userAdminAnyDatabase") {
     out.push_back(Make(K::kAnyNormal, "", "", {kUserAdminActions}));
-    out.push_back(Make(K::kCluster, "", "", {{"listDatabases", "invalidateUserCache"}}));
+    out.push_back(Make(K::kCluster, "", "", {{"listDatabases", "invalidateUserCache", "viewUser", "viewRole"}}));
   } else if (r == "clusterMonitor") {
     out.push_back(Make(K::kCluster, "", "", {kClusterMonitorCluster}));
     out.push_back(Make(K::kAnyNormal, "", "", {kClusterMonitorAnyDb}));

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "bson/builder.h"
+#include "catalog/record_store.h"
 #include "commands/auth_manager.h"
 #include "commands/cursor_registry.h"
 #include "commands/operation_context.h"
@@ -22,7 +23,8 @@ struct Need {
 
 Status NotAuthorized(OperationContext& op, const CommandRequest& req) {
   return Status(ErrorCodes::kUnauthorized, "not authorized on " + std::string(op.db) +
-                                               " to execute command " + req.body.ToString());
+                                               " to execute command " +
+                                               catalog::FormatKeyForMessage(req.body));
 }
 
 // Commands whose first value is a collection name (the others act on the database).
@@ -154,9 +156,10 @@ Status UserAdminNeeds(std::string_view name, OperationContext& op, const Command
                            (arg.IsObject() && arg.Obj()["user"].type() == bson::Type::kString &&
                             arg.Obj()["user"].Str() == s.user->user && arg.Obj()["db"].type() == bson::Type::kString &&
                             arg.Obj()["db"].Str() == s.user->db));
-    if (!self) needs->push_back({arg.IsNumber() && arg.NumberInt64() == 1 ? db : db, "viewUser"});
-    if (arg.IsObject() && arg.Obj()["db"].type() == bson::Type::kString && !self) {
-      needs->back().resource = Resource::Database(std::string(arg.Obj()["db"].Str()));
+    if (!self) {
+      bool other_db = arg.IsObject() && arg.Obj()["db"].type() == bson::Type::kString;
+      needs->push_back({other_db ? Resource::Database(std::string(arg.Obj()["db"].Str())) : db, "viewUser"});
+      if (arg.IsObject() && arg.Obj()["forAllDBs"].Truthy()) needs->back().resource = Resource::Cluster();
     }
     if (req.body["showCredentials"].Truthy()) needs->push_back({Resource::Namespace("admin", "system.users"), "find"});
   } else if (name == "createRole" || name == "updateRole") {
