@@ -295,6 +295,30 @@ TEST_F(AuthCmdsTest, UserCommandErrorsAndShapes) {
   EXPECT_EQ(Run("shop", R"({"usersInfo": 1})").view()["users"].Obj().CountFields(), 0u);
 }
 
+TEST_F(AuthCmdsTest, UserDefinedRolesInheritAndRefuseCycles) {
+  CreateRoot();
+  EXPECT_EQ(Code(Run("shop", R"({"createRole": "a", "privileges": [{"resource": {"db": "shop", "collection": "x"}, "actions": ["find"]}], "roles": []})")), 0);
+  EXPECT_EQ(Code(Run("shop", R"({"createRole": "b", "privileges": [], "roles": ["a"]})")), 0);
+  EXPECT_EQ(Code(Run("shop", R"({"grantRolesToRole": "a", "roles": ["b"]})")), 49);  // cycle
+  EXPECT_EQ(Code(Run("shop", R"({"createRole": "c", "privileges": [], "roles": ["missing"]})")), 31);
+  EXPECT_EQ(Code(Run("shop", R"({"createRole": "d"})")), 40414);
+  EXPECT_EQ(Code(Run("shop", R"({"createUser": "ann", "pwd": "pw", "roles": ["b"]})")), 0);
+  ClientInfo ann;
+  ASSERT_EQ(Login("shop", "ann", "pw", "SCRAM-SHA-256", true, &ann), 0);
+  EXPECT_EQ(Code(Run("shop", R"({"find": "x"})", &ann)), 0);  // through b -> a
+  EXPECT_EQ(Code(Run("shop", R"({"find": "y"})", &ann)), 13);
+  auto info = Run("shop", R"({"rolesInfo": "b", "showPrivileges": true})");
+  auto role = info.view()["roles"].Obj().first().Obj();
+  EXPECT_EQ(role["inheritedRoles"].Obj().first().Obj()["role"].Str(), "a");
+  EXPECT_EQ(role["inheritedPrivileges"].Obj().CountFields(), 1u);
+  EXPECT_EQ(Code(Run("shop", R"({"dropRole": "a"})")), 0);
+  EXPECT_EQ(Code(Run("shop", R"({"find": "x"})", &ann)), 13);
+  auto b = Run("shop", R"({"rolesInfo": "b"})").view()["roles"].Obj().first().Obj();
+  EXPECT_EQ(b["roles"].Obj().CountFields(), 0u);  // dropRole removed it from b
+  auto all = Run("shop", R"({"rolesInfo": 1, "showBuiltinRoles": true})");
+  EXPECT_EQ(all.view()["roles"].Obj().CountFields(), 6u);  // 5 built-in + b
+}
+
 TEST_F(AuthCmdsTest, HelloAdvertisesMechanismsOfTheUser) {
   CreateRoot();
   EXPECT_EQ(Code(Run("shop", R"({"createUser": "ann", "pwd": "pw", "roles": [], "mechanisms": ["SCRAM-SHA-256"]})")), 0);

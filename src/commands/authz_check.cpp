@@ -3,6 +3,7 @@
 // command's shape: a string first value names a collection, anything else the database,
 // admin-only commands the cluster. Commands whose needs depend on their arguments
 // (aggregate, explain, getMore, killCursors, user and role management) are spelled out.
+#include <algorithm>
 #include <set>
 
 #include "bson/builder.h"
@@ -168,7 +169,23 @@ Status UserAdminNeeds(std::string_view name, OperationContext& op, const Command
   } else if (name == "dropRole" || name == "dropAllRolesFromDatabase") {
     needs->push_back({db, "dropRole"});
   } else if (name == "rolesInfo") {
-    needs->push_back({db, "viewRole"});
+    // Anyone may look at roles they hold.
+    const AuthSession& s = SessionOf(op);
+    auto arg = req.body.first();
+    bool own = false;
+    if (!arg.IsNumber()) {
+      std::vector<auth::RoleName> asked;
+      if (arg.IsArray()) {
+        auto parsed = auth::ParseRoleNames(arg, op.db);
+        if (parsed.ok()) asked = std::move(parsed.value());
+      } else if (auto one = auth::ParseRoleName(arg, op.db); one.ok()) {
+        asked.push_back(one.value());
+      }
+      own = !asked.empty() && std::all_of(asked.begin(), asked.end(), [&](const auth::RoleName& r) {
+        return std::find(s.roles.begin(), s.roles.end(), r) != s.roles.end();
+      });
+    }
+    if (!own) needs->push_back({db, "viewRole"});
   } else if (name == "grantRolesToUser" || name == "grantRolesToRole") {
     roles_of("roles", "grantRole");
   } else if (name == "revokeRolesFromUser" || name == "revokeRolesFromRole") {
@@ -239,10 +256,16 @@ Status CheckAuthorization(const CommandSpec& spec, OperationContext& op, const C
     }
     return Status::OK();
   }
-  if (name == "listDatabases" || name == "listCollections") {
-    // Any user may list; the handler shows only what the user can use (part of
-    // MongoDB's authorizedDatabases / authorizedCollections behaviour).
+  if (name == "listDatabases") {
+    // Any user may list; the handler shows only the databases the user can use unless
+    // it holds listDatabases (MongoDB's authorizedDatabases).
     return Status::OK();
+  }
+  if (name == "listCollections") {
+    if (IsAllowed(s, {Resource::Database(op.db), "listCollections"})) return Status::OK();
+    // authorizedCollections with nameOnly: allowed, filtered by the handler.
+    if (req.body["authorizedCollections"].Truthy() && req.body["nameOnly"].Truthy()) return Status::OK();
+    return NotAuthorized(op, req);
   }
   if (IsUserAdminCommand(name)) {
     BROOK_RETURN_IF_ERROR(UserAdminNeeds(name, op, req, &needs));

@@ -73,6 +73,19 @@ BROOK_HANDLER(HandleDropUser);
 BROOK_HANDLER(HandleDropAllUsersFromDatabase);
 BROOK_HANDLER(HandleUsersInfo);
 
+// role_cmds.cpp
+BROOK_HANDLER(HandleCreateRole);
+BROOK_HANDLER(HandleUpdateRole);
+BROOK_HANDLER(HandleDropRole);
+BROOK_HANDLER(HandleDropAllRolesFromDatabase);
+BROOK_HANDLER(HandleRolesInfo);
+BROOK_HANDLER(HandleGrantRolesToUser);
+BROOK_HANDLER(HandleRevokeRolesFromUser);
+BROOK_HANDLER(HandleGrantRolesToRole);
+BROOK_HANDLER(HandleRevokeRolesFromRole);
+BROOK_HANDLER(HandleGrantPrivilegesToRole);
+BROOK_HANDLER(HandleRevokePrivilegesFromRole);
+
 #undef BROOK_HANDLER
 
 // hello's saslSupportedMechs and speculativeAuthenticate answers (auth_cmds.cpp).

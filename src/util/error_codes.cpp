@@ -43,6 +43,7 @@ constexpr std::array kCodeTable = {
     CodeEntry{ErrorCodes::kCursorNotFound, "CursorNotFound"},
     CodeEntry{ErrorCodes::kNoMatchingDocument, "NoMatchingDocument"},
     CodeEntry{ErrorCodes::kNamespaceExists, "NamespaceExists"},
+    CodeEntry{ErrorCodes::kInvalidRoleModification, "InvalidRoleModification"},
     CodeEntry{ErrorCodes::kMaxTimeMSExpired, "MaxTimeMSExpired"},
     CodeEntry{ErrorCodes::kDollarPrefixedFieldName, "DollarPrefixedFieldName"},
     CodeEntry{ErrorCodes::kInvalidIdField, "InvalidIdField"},

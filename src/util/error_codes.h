@@ -41,6 +41,7 @@ enum class ErrorCodes : int32_t {
   kCursorNotFound = 43,
   kNoMatchingDocument = 47,
   kNamespaceExists = 48,
+  kInvalidRoleModification = 49,
   kMaxTimeMSExpired = 50,
   kDollarPrefixedFieldName = 52,
   kInvalidIdField = 53,

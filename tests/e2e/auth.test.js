@@ -268,6 +268,66 @@ test('user management: usersInfo, duplicates, updates, drops', async () => {
   assert.equal(dropped.n, 1);
 });
 
+test('user-defined roles: create, grant, revoke, rolesInfo, drop', async () => {
+  const root = await connect('admin', 'adminpw');
+  const test = root.db('test');
+  await test.collection('orders').insertOne({ _id: 1 });
+  await test.command({
+    createRole: 'ordersReader',
+    privileges: [{ resource: { db: 'test', collection: 'orders' }, actions: ['find', 'changeStream'] }],
+    roles: [],
+  });
+  await rejects(test.command({ createRole: 'ordersReader', privileges: [], roles: [] }), 51002);
+  await rejects(test.command({ createRole: 'x', privileges: [{ resource: { db: 'other', collection: '' }, actions: ['find'] }], roles: [] }), 49);
+  await rejects(test.command({ createRole: 'read', privileges: [], roles: [] }), 2);
+  await rejects(test.command({ grantPrivilegesToRole: 'read', privileges: [] }), 49);
+  await rejects(test.command({ dropRole: 'nope' }), 31);
+  await test.command({ createUser: 'narrow', pwd: 'narrowpw', roles: ['ordersReader'] });
+
+  const narrow = await connect('narrow', 'narrowpw', '&authSource=test');
+  assert.equal((await narrow.db('test').collection('orders').find().toArray()).length, 1);
+  await rejects(narrow.db('test').collection('c').findOne({}), 13);
+  assert.equal(await openStream(narrow.db('test').collection('orders')), null);
+  assert.equal((await openStream(narrow.db('test')))?.code, 13);
+
+  const info = await test.command({ rolesInfo: 'ordersReader', showPrivileges: true });
+  assert.equal(info.roles.length, 1);
+  assert.equal(info.roles[0].role, 'ordersReader');
+  assert.equal(info.roles[0].isBuiltin, false);
+  assert.deepEqual(info.roles[0].privileges[0].resource, { db: 'test', collection: 'orders' });
+  const builtin = await test.command({ rolesInfo: 'read' });
+  assert.equal(builtin.roles[0].isBuiltin, true);
+  // A user may look at the roles it holds.
+  assert.equal((await narrow.db('test').command({ rolesInfo: 'ordersReader' })).roles.length, 1);
+  await rejects(narrow.db('test').command({ rolesInfo: 1 }), 13);
+
+  // Grants reach the open connection.
+  await test.command({ grantPrivilegesToRole: 'ordersReader', privileges: [{ resource: { db: 'test', collection: 'orders' }, actions: ['insert'] }] });
+  await narrow.db('test').collection('orders').insertOne({ _id: 2 });
+  await test.command({ revokePrivilegesFromRole: 'ordersReader', privileges: [{ resource: { db: 'test', collection: 'orders' }, actions: ['insert'] }] });
+  await rejects(narrow.db('test').collection('orders').insertOne({ _id: 3 }), 13);
+  await test.command({ grantRolesToUser: 'narrow', roles: ['readWrite'] });
+  await narrow.db('test').collection('scratch').insertOne({ _id: 'n' });
+  await test.command({ revokeRolesFromUser: 'narrow', roles: ['readWrite'] });
+  await rejects(narrow.db('test').collection('scratch').insertOne({ _id: 'n2' }), 13);
+
+  // listCollections: authorizedCollections + nameOnly shows what the user may use.
+  const colls = await narrow.db('test').command({ listCollections: 1, nameOnly: true, authorizedCollections: true });
+  assert.deepEqual(colls.cursor.firstBatch.map((c) => c.name), ['orders']);
+  await rejects(narrow.db('test').command({ listCollections: 1 }), 13);
+  // listDatabases without the privilege: only databases the user has privileges on.
+  const dbs = await narrow.db('admin').command({ listDatabases: 1, nameOnly: true });
+  assert.deepEqual(dbs.databases.map((d) => d.name), ['test']);
+  await rejects(narrow.db('admin').command({ listDatabases: 1, authorizedDatabases: false }), 13);
+  const all = await root.db('admin').command({ listDatabases: 1, nameOnly: true });
+  assert.ok(all.databases.map((d) => d.name).includes('admin'));
+
+  await test.command({ dropRole: 'ordersReader' });
+  await rejects(narrow.db('test').collection('orders').findOne({}), 13);
+  const after = await test.command({ usersInfo: 'narrow' });
+  assert.deepEqual(after.users[0].roles, []);
+});
+
 function mongosh(args) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-auth-mongosh-'));
   fs.writeFileSync(path.join(home, 'mongosh.conf'), 'mongosh:\n  forceDisableTelemetry: true\n  updateURL: ""\n');
