@@ -33,9 +33,13 @@ StatusWith<std::vector<bson::Doc>> ReadAdmin(OperationContext& op, std::string_v
     if (!more.value()) break;
     out.push_back(std::move(doc));
   }
-  std::sort(out.begin(), out.end(), [](const bson::Doc& a, const bson::Doc& b) {
-    return a["_id"].Str() < b["_id"].Str();
-  });
+  // Sorted by _id, which the commands write as "<db>.<name>"; anything else (a document
+  // written directly) sorts by its JSON text rather than being misread as a string.
+  auto key = [](const bson::Doc& d) {
+    auto id = d["_id"];
+    return id.type() == bson::Type::kString ? std::string(id.Str()) : id.ToString();
+  };
+  std::sort(out.begin(), out.end(), [&](const bson::Doc& a, const bson::Doc& b) { return key(a) < key(b); });
   return out;
 }
 

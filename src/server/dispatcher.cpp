@@ -122,7 +122,14 @@ asio::awaitable<DispatchResult> Dispatcher::Dispatch(commands::ClientInfo& clien
   bson::Doc handler_reply;
 
   Status st = commands::ParseGenericArguments(*spec, body, &op);
-  if (st.ok()) st = commands::CheckAuthorization(*spec, op, commands::CommandRequest{name, op.db, body});
+  if (st.ok()) {
+    try {
+      st = commands::CheckAuthorization(*spec, op, commands::CommandRequest{name, op.db, body});
+    } catch (const std::exception& e) {
+      // A bug in the check must deny, never crash nor allow.
+      st = Status(ErrorCodes::kInternalError, std::string("authorization check failed: ") + e.what());
+    }
+  }
   if (st.ok() && (spec->flags & commands::kAdminOnly) && op.db != "admin") {
     st = Status(ErrorCodes::kUnauthorized,
                 std::string(spec->name) + " may only be run against the admin database.");
