@@ -84,6 +84,7 @@ class AuthCmdsTest : public ::testing::Test {
     }
     bson::Doc out = reply.Done();
     if (auto cur = out.view()["cursor"]; cur.IsObject()) StampCursorOwner(op, cur.Obj()["id"].NumberInt64());
+    NoteAuthDataWrite(*spec, op, req);
     bson::Builder b;
     b.AppendAll(out);
     b.AppendDouble("ok", 1);
@@ -242,6 +243,17 @@ TEST_F(AuthCmdsTest, BuiltinRolesDecide) {
   EXPECT_EQ(Code(Run("shop", R"({"insert": "c", "documents": [{"_id": 1}, {"_id": 2}, {"_id": 3}]})", &ann)), 0);
   EXPECT_EQ(Code(Run("shop", R"({"dropUser": "ann"})")), 0);
   EXPECT_EQ(Code(Run("shop", R"({"find": "c"})", &ann)), 13);
+}
+
+TEST_F(AuthCmdsTest, DirectWritesToSystemUsersReachOpenConnections) {
+  CreateRoot();
+  EXPECT_EQ(Code(Run("shop", R"({"createUser": "ann", "pwd": "pw", "roles": ["read"]})")), 0);
+  ClientInfo ann;
+  ASSERT_EQ(Login("shop", "ann", "pw", "SCRAM-SHA-256", true, &ann), 0);
+  EXPECT_EQ(Code(Run("shop", R"({"insert": "c", "documents": [{"_id": 1}]})", &ann)), 13);
+  EXPECT_EQ(Code(Run("admin", R"({"update": "system.users", "updates": [{"q": {"_id": "shop.ann"},
+      "u": {"$set": {"roles": [{"role": "readWrite", "db": "shop"}]}}}]})")), 0);
+  EXPECT_EQ(Code(Run("shop", R"({"insert": "c", "documents": [{"_id": 1}]})", &ann)), 0);
 }
 
 TEST_F(AuthCmdsTest, CursorsBelongToTheirUser) {

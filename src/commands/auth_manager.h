@@ -107,6 +107,10 @@ class AuthManager {
 Status CheckAuthorization(const CommandSpec& spec, OperationContext& op, const CommandRequest& req);
 // After a successful command that returned cursor `cursor_id`: records its owner.
 void StampCursorOwner(OperationContext& op, int64_t cursor_id);
+// After a successful command: a write that reached admin.system.users / system.roles
+// other than through the user and role commands (insert, update, drop, dropDatabase...)
+// invalidates cached privileges too.
+void NoteAuthDataWrite(const CommandSpec& spec, OperationContext& op, const CommandRequest& req);
 // Whether the connection's user may run `action` on `resource` (true when auth is off).
 bool IsAuthorizedFor(OperationContext& op, const auth::Resource& resource, std::string_view action);
 // Whether the connection's user has any privilege on `db` / `db.coll` (listDatabases and

@@ -314,6 +314,16 @@ void StampCursorOwner(OperationContext& op, int64_t cursor_id) {
   op.service().cursors->StampUser(cursor_id, SessionOf(op).UserId());
 }
 
+void NoteAuthDataWrite(const CommandSpec& spec, OperationContext& op, const CommandRequest& req) {
+  AuthManager* mgr = op.service().auth;
+  if (!mgr || op.db != kAdminDb || (spec.flags & kReadOnly)) return;
+  auto target = req.body.first();
+  bool touches = spec.name == "dropDatabase" || spec.name == "renameCollection" ||
+                 (target.type() == bson::Type::kString &&
+                  (target.Str() == kSystemUsers || target.Str() == kSystemRoles));
+  if (touches) mgr->Invalidate();
+}
+
 bool IsAuthorizedFor(OperationContext& op, const auth::Resource& resource, std::string_view action) {
   AuthManager* mgr = op.service().auth;
   if (!mgr || !mgr->enabled()) return true;

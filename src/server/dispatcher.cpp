@@ -261,6 +261,7 @@ asio::awaitable<DispatchResult> Dispatcher::Dispatch(commands::ClientInfo& clien
     result.cursor_id = CursorIdOf(handler_reply);
     // Before the reply reveals the id: only this user may continue or kill the cursor.
     commands::StampCursorOwner(op, result.cursor_id);
+    commands::NoteAuthDataWrite(*spec, op, req);
   }
 
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
