@@ -359,3 +359,38 @@ test('mongosh logs in with both mechanisms and is refused a wrong password', asy
     'try { db.getSiblingDB("test").c.insertOne({_id: "m"}) } catch (e) { print("CODE " + e.code) }']);
   assert.match(denied.stdout, /CODE 13/);
 });
+
+test('mongosh user and role helpers', async () => {
+  const script = [
+    'const t = db.getSiblingDB("shelltest");',
+    't.createUser({user: "sh", pwd: "shpw", roles: ["read"]});',
+    'print("USERS " + t.getUsers().users.map(u => u.user).join(","));',
+    't.changeUserPassword("sh", "shpw2");',
+    't.grantRolesToUser("sh", ["readWrite"]);',
+    'print("ROLES " + t.getUser("sh").roles.map(r => r.role).sort().join(","));',
+    't.createRole({role: "r1", privileges: [{resource: {db: "shelltest", collection: "x"}, actions: ["find"]}], roles: []});',
+    'print("ROLE " + t.getRole("r1", {showPrivileges: true}).privileges.length);',
+    'print("AUTH " + t.auth("sh", "shpw2").ok);',
+    'print("WHO " + t.runCommand({connectionStatus: 1}).authInfo.authenticatedUsers[0].user);',
+    'db.getSiblingDB("admin").logout();',
+    'try { t.getUsers() } catch (e) { print("AFTERLOGOUT " + e.code) }',
+    'db.getSiblingDB("admin").auth("admin", "adminpw");',
+    'print("DROP " + t.dropUser("sh").ok);',
+  ].join('\n');
+  const file = path.join(os.tmpdir(), `brook-auth-${process.pid}.js`);
+  fs.writeFileSync(file, script);
+  try {
+    const r = await mongosh([uri('admin', 'adminpw'), '--file', file]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /USERS sh/);
+    assert.match(r.stdout, /ROLES read,readWrite/);
+    assert.match(r.stdout, /ROLE 1/);
+    assert.match(r.stdout, /AUTH 1/);
+    assert.match(r.stdout, /WHO sh/);
+    assert.match(r.stdout, /AFTERLOGOUT 13/);
+    assert.match(r.stdout, /DROP 1/);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+});
+
