@@ -64,6 +64,16 @@ void AppendPayload(bson::Builder* reply, std::string_view payload, bool done) {
 
 Status Complete(OperationContext& op, AuthSession& s) {
   s.scram.reset();
+  if (s.user && !(*s.user == s.pending)) {
+    // MongoDB 7: one user per connection; re-authenticating as the same user is fine.
+    std::string previous = s.user->user + "@" + s.user->db;
+    if (s.user->db == s.pending.db) {
+      return Status(5626701, "Each client connection may only be authenticated once. Previously authenticated as: " +
+                                 previous);
+    }
+    return Status(5626702, "Client has attempted to authenticate on multiple databases.Already authenticated as: " +
+                               previous);
+  }
   AuthManager* mgr = op.service().auth;
   auto user = mgr ? mgr->FindUser(op, s.pending) : StatusWith<std::optional<auth::UserRecord>>(std::nullopt);
   if (!user.ok()) return Fail(op, s, user.status());
@@ -161,8 +171,11 @@ Status HandleSaslContinue(OperationContext& op, const CommandRequest& req, bson:
   return Status::OK();
 }
 
-Status HandleLogout(OperationContext& op, const CommandRequest&, bson::Builder*) {
+Status HandleLogout(OperationContext& op, const CommandRequest& req, bson::Builder*) {
   AuthSession& s = SessionOf(op);
+  s.scram.reset();
+  // Logging out of another database than the user's leaves the login in place.
+  if (!s.user || s.user->db != req.db) return Status::OK();
   s.user.reset();
   s.roles.clear();
   s.privileges.clear();

@@ -196,6 +196,16 @@ TEST_F(AuthCmdsTest, ScramConversationsForBothMechanismsAndLengths) {
   ClientInfo c;
   EXPECT_EQ(Login("shop", "ann", "IX", "SCRAM-SHA-256", true, &c), 0);
   EXPECT_EQ(Login("shop", "ann", "IX", "SCRAM-SHA-1", true, &c), 18);
+  // One user per connection: the same user again is fine, another is refused.
+  EXPECT_EQ(Login("shop", "ann", "IX", "SCRAM-SHA-256", true, &c), 0);
+  EXPECT_EQ(Code(Run("shop", R"({"createUser": "bob", "pwd": "pw", "roles": []})")), 0);
+  EXPECT_EQ(Login("shop", "bob", "pw", "SCRAM-SHA-256", true, &c), 5626701);
+  EXPECT_EQ(Login("admin", "root", "rootpw", "SCRAM-SHA-256", true, &c), 5626702);
+  EXPECT_EQ(Code(Run("admin", R"({"logout": 1})", &c)), 0);  // not ann's database: no effect
+  EXPECT_EQ(Code(Run("shop", R"({"find": "c"})", &c)), 0);
+  EXPECT_EQ(Code(Run("shop", R"({"logout": 1})", &c)), 0);
+  EXPECT_EQ(Code(Run("shop", R"({"find": "c"})", &c)), 13);
+  EXPECT_EQ(Login("shop", "bob", "pw", "SCRAM-SHA-256", true, &c), 0);
 }
 
 TEST_F(AuthCmdsTest, FailuresDoNotRevealWhetherTheUserExists) {

@@ -12,7 +12,7 @@
 //  - CheckAuthorization, run by the dispatcher before every handler when --auth is on:
 //    13 Unauthorized "Command X requires authentication" before login, "not authorized
 //    on DB to execute command ..." when privileges are missing; the localhost exception
-//    (no user exists yet: a loopback client may create the first user or role on admin);
+//    (no user exists yet: a loopback client may create the first user on admin);
 //    cursor ownership for getMore/killCursors.
 // Thread-safety: AuthManager is thread-safe (atomics and a mutex around the "some user
 // exists" latch). An AuthSession belongs to its connection's strand.

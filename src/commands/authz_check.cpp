@@ -232,8 +232,8 @@ Status CheckAuthorization(const CommandSpec& spec, OperationContext& op, const C
 
   if (!s.user) {
     // The localhost exception: with no user at all, a loopback client may create the
-    // first user (or role) on admin, and nothing else.
-    if (op.client().is_loopback && op.db == kAdminDb && (name == "createUser" || name == "createRole")) {
+    // first user on admin (and read the replica set status), nothing else.
+    if (op.client().is_loopback && op.db == kAdminDb && (name == "createUser" || name == "replSetGetStatus")) {
       auto any = mgr->HasAnyUser(op);
       if (!any.ok()) return any.status();
       if (!any.value()) return Status::OK();
