@@ -56,6 +56,20 @@ int DefaultIterations(OperationContext& op, auth::HashAlg alg) {
       alg == auth::HashAlg::kSha1 ? kParamScramIterationCount : kParamScramSha256IterationCount));
 }
 
+bool MechanismEnabled(OperationContext& op, std::string_view mechanism) {
+  if (!op.service().options) return true;
+  std::string list = op.service().options->parameters->GetString(kParamAuthenticationMechanisms);
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string_view item = std::string_view(list).substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (item == mechanism) return true;
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return false;
+}
+
 void AppendPayload(bson::Builder* reply, std::string_view payload, bool done) {
   reply->AppendInt32("conversationId", kConversationId);
   reply->AppendBool("done", done);
@@ -97,7 +111,7 @@ Status Start(OperationContext& op, std::string_view db, bson::View cmd, bool spe
   }
   s.mechanism = std::string(mech.Str());
   auto alg = auth::MechanismAlg(mech.Str());
-  if (!alg) {
+  if (!alg || !MechanismEnabled(op, mech.Str())) {
     return Status(ErrorCodes::kMechanismUnavailable, "Received authentication for mechanism " +
                                                          std::string(mech.Str()) + " which is not enabled");
   }

@@ -224,6 +224,9 @@ TEST_F(AuthCmdsTest, FailuresDoNotRevealWhetherTheUserExists) {
   EXPECT_EQ(Code(Sasl("shop", "saslStart", "SCRAM-SHA-256", "garbage", true, &c)), 18);
   EXPECT_EQ(Code(Sasl("shop", "saslContinue", "", "c=biws", false, &c)), 17);  // no conversation
   EXPECT_EQ(Code(Sasl("shop", "saslStart", "PLAIN", "x", true, &c)), 334);
+  ASSERT_TRUE(options_.parameters->SetFromString(kParamAuthenticationMechanisms, "SCRAM-SHA-256").ok());
+  EXPECT_EQ(Code(Sasl("shop", "saslStart", "SCRAM-SHA-1", "n,,n=ann,r=abc", true, &c)), 334);
+  EXPECT_EQ(Login("shop", "ann", "pw", "SCRAM-SHA-256", true, &c), 0);
 }
 
 TEST_F(AuthCmdsTest, BuiltinRolesDecide) {
@@ -248,11 +251,17 @@ TEST_F(AuthCmdsTest, BuiltinRolesDecide) {
   EXPECT_EQ(Code(Run("shop", R"({"explain": {"find": "c"}})", &ann)), 0);
   EXPECT_EQ(Code(Run("other", R"({"explain": {"find": "c"}})", &ann)), 13);
 
+  EXPECT_EQ(Code(Run("admin", R"({"renameCollection": "shop.c", "to": "shop.d"})", &ann)), 13);
+  EXPECT_EQ(Code(Run("admin", R"({"configureFailPoint": "failCommand", "mode": "off"})", &ann)), 13);
+
   // A grant reaches the open connection at its next command.
   EXPECT_EQ(Code(Run("shop", R"({"updateUser": "ann", "roles": ["readWrite"]})")), 0);
   EXPECT_EQ(Code(Run("shop", R"({"insert": "c", "documents": [{"_id": 1}, {"_id": 2}, {"_id": 3}]})", &ann)), 0);
+  // readWrite renames within its database, not into another one.
+  EXPECT_EQ(Code(Run("admin", R"({"renameCollection": "shop.c", "to": "other.c"})", &ann)), 13);
+  EXPECT_EQ(Code(Run("admin", R"({"renameCollection": "shop.c", "to": "shop.d"})", &ann)), 0);
   EXPECT_EQ(Code(Run("shop", R"({"dropUser": "ann"})")), 0);
-  EXPECT_EQ(Code(Run("shop", R"({"find": "c"})", &ann)), 13);
+  EXPECT_EQ(Code(Run("shop", R"({"find": "d"})", &ann)), 13);
 }
 
 TEST_F(AuthCmdsTest, DirectWritesToSystemUsersReachOpenConnections) {

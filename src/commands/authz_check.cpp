@@ -271,6 +271,29 @@ Status CheckAuthorization(const CommandSpec& spec, OperationContext& op, const C
     BROOK_RETURN_IF_ERROR(UserAdminNeeds(name, op, req, &needs));
   } else if (name == "aggregate") {
     AggregateNeeds(op.db, req.body, &needs);
+  } else if (name == "renameCollection") {
+    // Within one database: renameCollectionSameDB there (readWrite has it); across
+    // databases: read and drop the source, create and fill the target.
+    auto from = req.body.first();
+    auto to = req.body["to"];
+    if (from.type() != bson::Type::kString || to.type() != bson::Type::kString) return Status::OK();
+    auto split = [](std::string_view ns) {
+      size_t dot = ns.find('.');
+      return dot == std::string_view::npos ? std::make_pair(std::string(ns), std::string())
+                                           : std::make_pair(std::string(ns.substr(0, dot)), std::string(ns.substr(dot + 1)));
+    };
+    auto [from_db, from_coll] = split(from.Str());
+    auto [to_db, to_coll] = split(to.Str());
+    if (from_db == to_db) {
+      needs.push_back({Resource::Database(from_db), "renameCollectionSameDB"});
+    } else {
+      needs.push_back({Resource::Namespace(from_db, from_coll), "find"});
+      needs.push_back({Resource::Namespace(from_db, from_coll), "dropCollection"});
+      needs.push_back({Resource::Namespace(to_db, to_coll), "insert"});
+      needs.push_back({Resource::Namespace(to_db, to_coll), "createIndex"});
+      needs.push_back({Resource::Namespace(to_db, to_coll), "createCollection"});
+    }
+    if (req.body["dropTarget"].Truthy()) needs.push_back({Resource::Namespace(to_db, to_coll), "dropCollection"});
   } else if (name == "explain") {
     auto inner = req.body.first();
     if (!inner.IsObject() || inner.Obj().empty()) return Status::OK();  // handler: shape error

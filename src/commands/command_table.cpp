@@ -52,7 +52,7 @@ const std::vector<CommandSpec>& Table() {
       {"revokeRolesFromRole", {}, HandleRevokeRolesFromRole, kAdm, "revokeRole", "revoke roles from a role"},
       {"grantPrivilegesToRole", {}, HandleGrantPrivilegesToRole, kAdm, "grantRole", "grant privileges to a role"},
       {"revokePrivilegesFromRole", {}, HandleRevokePrivilegesFromRole, kAdm, "revokeRole", "revoke privileges from a role"},
-      {"configureFailPoint", {}, HandleConfigureFailPoint, kAdm | kAdminOnly | kTestOnly, "", "test only: inject failures"},
+      {"configureFailPoint", {}, HandleConfigureFailPoint, kAdm | kAdminOnly | kTestOnly, "configureFailPoint", "test only: inject failures"},
 
       {"insert", {}, HandleInsert, kWr | kAllowedInTransaction, "insert", "insert documents"},
       {"update", {}, HandleUpdate, kWr | kAllowedInTransaction, "update", "update documents"},

@@ -38,7 +38,7 @@ ServerParameters::ServerParameters() {
   auto& sha256_iters = add(std::string(kParamScramSha256IterationCount), K::kInt, true, true);
   sha256_iters.number = 15000;
   sha256_iters.min = 5000;
-  add("authenticationMechanisms", K::kString, false, true).text = "SCRAM-SHA-1,SCRAM-SHA-256";
+  add(std::string(kParamAuthenticationMechanisms), K::kString, false, true).text = "SCRAM-SHA-1,SCRAM-SHA-256";
   bson::Builder fcv;
   fcv.AppendString("version", "7.0");
   add("featureCompatibilityVersion", K::kDocument, false, false).doc = fcv.Done();
@@ -197,6 +197,12 @@ int64_t ServerParameters::GetInt(std::string_view name) const {
   std::lock_guard lock(mu_);
   auto it = params_.find(name);
   return it == params_.end() ? 0 : it->second.number;
+}
+
+std::string ServerParameters::GetString(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  auto it = params_.find(name);
+  return it == params_.end() ? std::string() : it->second.text;
 }
 
 }  // namespace brook::commands

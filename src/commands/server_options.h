@@ -30,6 +30,8 @@ inline constexpr std::string_view kParamTransactionLifetimeLimitSeconds =
     "transactionLifetimeLimitSeconds";
 inline constexpr std::string_view kParamLogLevel = "logLevel";
 inline constexpr std::string_view kParamSlowOpThresholdMs = "slowOpThresholdMs";
+// Comma-separated SASL mechanisms saslStart accepts (default both SCRAM variants).
+inline constexpr std::string_view kParamAuthenticationMechanisms = "authenticationMechanisms";
 inline constexpr std::string_view kParamScramIterationCount = "scramIterationCount";
 inline constexpr std::string_view kParamScramSha256IterationCount = "scramSHA256IterationCount";
 
@@ -54,6 +56,7 @@ class ServerParameters {
 
   bool GetBool(std::string_view name) const;
   int64_t GetInt(std::string_view name) const;
+  std::string GetString(std::string_view name) const;
 
  private:
   struct Param {
