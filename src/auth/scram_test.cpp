@@ -2,7 +2,10 @@
 // replayed against the server side with the spec's salt and server nonce.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "auth/crypto.h"
+#include "auth/saslprep.h"
 #include "auth/scram.h"
 
 namespace brook::auth {
@@ -116,6 +119,28 @@ TEST(Scram, CredentialShape) {
   EXPECT_EQ(Base64Decode(d.salt)->size(), 28u);
   EXPECT_EQ(Base64Decode(d.server_key)->size(), 32u);
   EXPECT_NE(c.salt, MakeCredential(HashAlg::kSha1, "x", 10000).salt);
+}
+
+// Hostile messages: every parser must answer (usually an error), never read out of
+// bounds; the sanitizer build turns any slip into a failure.
+TEST(Scram, ArbitraryBytesNeverCrashTheParsers) {
+  std::mt19937 rng(1234);
+  const std::string alphabet = "nyp,=r2C3Dcsiv/+aAbB09\x80\xff\xc3";
+  auto cred = MakeCredential(HashAlg::kSha256, "pw", 4096, "saltsaltsaltsaltsaltsaltsalt");
+  for (int i = 0; i < 3000; ++i) {
+    std::string msg;
+    size_t len = rng() % 40;
+    for (size_t k = 0; k < len; ++k) {
+      msg.push_back(i % 2 ? char(rng() & 0xff) : alphabet[rng() % alphabet.size()]);
+    }
+    ScramServer server(HashAlg::kSha256);
+    if (server.ReadClientFirst(msg).ok()) {
+      server.ServerFirst(cred);
+      EXPECT_FALSE(server.ReadClientFinal(msg).ok());
+    }
+    (void)Base64Decode(msg);
+    (void)SaslPrep(msg);
+  }
 }
 
 }  // namespace
