@@ -245,6 +245,11 @@ TEST_F(AuthCmdsTest, BuiltinRolesDecide) {
   EXPECT_EQ(Code(Run("shop", R"({"aggregate": "c", "pipeline": [{"$changeStream": {}}], "cursor": {}})", &ann)), 0);
   EXPECT_EQ(Code(Run("shop", R"({"aggregate": 1, "pipeline": [{"$changeStream": {}}], "cursor": {}})", &ann)), 0);
   EXPECT_EQ(Code(Run("admin", R"({"aggregate": 1, "pipeline": [{"$changeStream": {"allChangesForCluster": true}}], "cursor": {}})", &ann)), 13);
+  // Stages nested in $facet / $lookup pipelines are checked too.
+  EXPECT_EQ(Code(Run("shop", R"({"aggregate": "c", "pipeline": [{"$facet": {"f": [{"$lookup": {"from": "d",
+      "pipeline": [{"$unionWith": "e"}], "as": "x"}}]}}], "cursor": {}})", &ann)), 0);
+  EXPECT_EQ(Code(Run("shop", R"({"aggregate": "c", "pipeline": [{"$facet": {"f": [{"$lookup": {"from": "d",
+      "pipeline": [{"$unionWith": {"coll": "e", "pipeline": [{"$out": "z"}]}}], "as": "x"}}]}}], "cursor": {}})", &ann)), 13);
   // $out into a collection needs write privileges.
   EXPECT_EQ(Code(Run("shop", R"({"aggregate": "c", "pipeline": [{"$out": "d"}], "cursor": {}})", &ann)), 13);
   // explain needs what the explained command needs.
@@ -338,6 +343,10 @@ TEST_F(AuthCmdsTest, UserDefinedRolesInheritAndRefuseCycles) {
   ASSERT_EQ(Login("shop", "ann", "pw", "SCRAM-SHA-256", true, &ann), 0);
   EXPECT_EQ(Code(Run("shop", R"({"find": "x"})", &ann)), 0);  // through b -> a
   EXPECT_EQ(Code(Run("shop", R"({"find": "y"})", &ann)), 13);
+  // A sub-pipeline may not read what the user cannot.
+  EXPECT_EQ(Code(Run("shop", R"({"aggregate": "x", "pipeline": [{"$lookup": {"from": "x", "localField": "a", "foreignField": "a", "as": "s"}}], "cursor": {}})", &ann)), 0);
+  EXPECT_EQ(Code(Run("shop", R"({"aggregate": "x", "pipeline": [{"$facet": {"f": [{"$lookup": {"from": "y", "as": "s"}}]}}], "cursor": {}})", &ann)), 13);
+  EXPECT_EQ(Code(Run("shop", R"({"aggregate": "x", "pipeline": [{"$lookup": {"from": "x", "as": "s", "pipeline": [{"$unionWith": "y"}]}}], "cursor": {}})", &ann)), 13);
   auto info = Run("shop", R"({"rolesInfo": "b", "showPrivileges": true})");
   auto role = info.view()["roles"].Obj().first().Obj();
   EXPECT_EQ(role["inheritedRoles"].Obj().first().Obj()["role"].Str(), "a");

@@ -48,49 +48,71 @@ std::optional<Resource> StageTarget(const bson::Element& arg, std::string_view d
                              std::string(coll.Str()));
 }
 
-// aggregate: find on the source, or find+changeStream on the stream's scope, plus the
-// namespaces that $lookup/$unionWith/$graphLookup read and $out/$merge write.
+// The namespaces a pipeline's stages read ($lookup, $graphLookup, $unionWith) and write
+// ($out, $merge), including pipelines nested in $lookup, $unionWith and $facet, so a
+// sub-pipeline cannot reach what the user may not read. Depth is bounded by the BSON
+// nesting the wire layer already limits.
+void PipelineNeeds(std::string_view db, bson::View pipeline, std::vector<Need>* needs, bool* change_stream,
+                   bson::View* change_stream_spec) {
+  for (const auto& stage : pipeline) {
+    if (!stage.IsObject() || stage.Obj().empty()) continue;
+    auto op = stage.Obj().first();
+    std::string_view name = op.key();
+    auto nested = [&](const bson::Element& e) {
+      if (e.IsArray()) PipelineNeeds(db, e.Obj(), needs, change_stream, change_stream_spec);
+    };
+    if (name == "$changeStream") {
+      *change_stream = true;
+      if (op.IsObject()) *change_stream_spec = op.Obj();
+    } else if (name == "$lookup" || name == "$graphLookup") {
+      if (!op.IsObject()) continue;
+      if (auto r = StageTarget(op.Obj()["from"], db, "coll")) needs->push_back({*r, "find"});
+      nested(op.Obj()["pipeline"]);
+    } else if (name == "$unionWith") {
+      auto arg = op.type() == bson::Type::kString ? op : (op.IsObject() ? op.Obj()["coll"] : bson::Element());
+      if (arg.type() == bson::Type::kString) {
+        needs->push_back({Resource::Namespace(std::string(db), std::string(arg.Str())), "find"});
+      }
+      if (op.IsObject()) nested(op.Obj()["pipeline"]);
+    } else if (name == "$facet") {
+      if (op.IsObject()) {
+        for (const auto& facet : op.Obj()) nested(facet);
+      }
+    } else if (name == "$out" || name == "$merge") {
+      std::optional<Resource> r;
+      if (op.type() == bson::Type::kString) {
+        r = Resource::Namespace(std::string(db), std::string(op.Str()));
+      } else if (op.IsObject()) {
+        auto into = op.Obj()[name == "$out" ? "coll" : "into"];
+        r = into.type() == bson::Type::kString ? std::optional<Resource>(Resource::Namespace(std::string(db), std::string(into.Str())))
+                                               : StageTarget(into, db, "coll");
+        if (name == "$out" && op.Obj()["db"].type() == bson::Type::kString && r) {
+          r->db = std::string(op.Obj()["db"].Str());
+        }
+      }
+      if (r) {
+        needs->push_back({*r, "insert"});
+        needs->push_back({*r, "remove"});
+        if (name == "$merge") needs->push_back({*r, "update"});
+      }
+    }
+  }
+}
+
+// aggregate: find on the source, or find+changeStream on the stream's scope, plus what
+// the stages read and write.
 void AggregateNeeds(std::string_view db, bson::View body, std::vector<Need>* needs) {
   auto target = body.first();
-  auto pipeline = body["pipeline"];
   Resource source = target.type() == bson::Type::kString
                         ? Resource::Namespace(std::string(db), std::string(target.Str()))
                         : Resource::Database(std::string(db));
   bool change_stream = false;
-  if (pipeline.IsArray()) {
-    for (const auto& stage : pipeline.Obj()) {
-      if (!stage.IsObject() || stage.Obj().empty()) continue;
-      auto op = stage.Obj().first();
-      std::string_view name = op.key();
-      if (name == "$changeStream") {
-        change_stream = true;
-        if (target.type() != bson::Type::kString && op.IsObject() && op.Obj()["allChangesForCluster"].Truthy()) {
-          source = Resource{Resource::Kind::kDatabase, "", ""};  // any database: see below
-        }
-      } else if (name == "$lookup" || name == "$graphLookup") {
-        if (op.IsObject()) {
-          if (auto r = StageTarget(op.Obj()["from"], db, "coll")) needs->push_back({*r, "find"});
-        }
-      } else if (name == "$unionWith") {
-        auto arg = op.type() == bson::Type::kString ? op : (op.IsObject() ? op.Obj()["coll"] : bson::Element());
-        if (arg.type() == bson::Type::kString) {
-          needs->push_back({Resource::Namespace(std::string(db), std::string(arg.Str())), "find"});
-        }
-      } else if (name == "$out" || name == "$merge") {
-        std::optional<Resource> r = op.type() == bson::Type::kString
-                                        ? std::optional<Resource>(Resource::Namespace(std::string(db), std::string(op.Str())))
-                                        : (op.IsObject() ? StageTarget(op.Obj()[name == "$out" ? "coll" : "into"], db, "coll")
-                                                         : std::nullopt);
-        if (name == "$merge" && op.IsObject() && op.Obj()["into"].type() == bson::Type::kString) {
-          r = Resource::Namespace(std::string(db), std::string(op.Obj()["into"].Str()));
-        }
-        if (r) {
-          needs->push_back({*r, "insert"});
-          needs->push_back({*r, "remove"});
-          if (name == "$merge") needs->push_back({*r, "update"});
-        }
-      }
-    }
+  bson::View cs_spec;
+  if (auto pipeline = body["pipeline"]; pipeline.IsArray()) {
+    PipelineNeeds(db, pipeline.Obj(), needs, &change_stream, &cs_spec);
+  }
+  if (change_stream && target.type() != bson::Type::kString && cs_spec["allChangesForCluster"].Truthy()) {
+    source = Resource{Resource::Kind::kDatabase, "", ""};  // any database: see IsAllowed
   }
   needs->push_back({source, "find"});
   if (change_stream) needs->push_back({source, "changeStream"});
