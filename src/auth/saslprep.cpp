@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
+#include <optional>
+#include <utility>
 #include <vector>
 
 namespace brook::auth {
@@ -10,90 +13,38 @@ namespace {
 struct Range {
   char32_t lo, hi;
 };
+struct Decomposition {
+  char32_t cp;
+  uint16_t offset;  // into kDecompPool
+  uint8_t length;
+};
+struct CombiningClass {
+  char32_t lo, hi;
+  uint8_t ccc;
+};
+struct CompositionPair {
+  char32_t first, second, composed;
+};
 
-bool InRanges(char32_t c, const Range* ranges, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    if (c >= ranges[i].lo && c <= ranges[i].hi) return true;
-  }
-  return false;
-}
+#include "auth/saslprep_tables.inc"
+
 template <size_t N>
 bool In(char32_t c, const Range (&r)[N]) {
-  return InRanges(c, r, N);
+  auto it = std::upper_bound(std::begin(r), std::end(r), c, [](char32_t v, const Range& x) { return v < x.lo; });
+  return it != std::begin(r) && c <= std::prev(it)->hi;
 }
 
-// RFC 3454 B.1: commonly mapped to nothing.
-constexpr Range kMappedToNothing[] = {{0x00AD, 0x00AD}, {0x034F, 0x034F}, {0x1806, 0x1806},
-                                      {0x180B, 0x180D}, {0x200B, 0x200D}, {0x2060, 0x2060},
-                                      {0xFE00, 0xFE0F}, {0xFEFF, 0xFEFF}};
-// C.1.2: non-ASCII space characters (mapped to SPACE by RFC 4013 2.1).
-constexpr Range kNonAsciiSpace[] = {{0x00A0, 0x00A0}, {0x1680, 0x1680}, {0x2000, 0x200B},
-                                    {0x202F, 0x202F}, {0x205F, 0x205F}, {0x3000, 0x3000}};
-// C.2.1, C.2.2, C.3 - C.9: prohibited output.
-constexpr Range kProhibited[] = {
-    {0x0000, 0x001F}, {0x007F, 0x009F}, {0x0340, 0x0341}, {0x06DD, 0x06DD}, {0x070F, 0x070F},
-    {0x180E, 0x180E}, {0x200C, 0x200F}, {0x2028, 0x202E}, {0x2060, 0x2063}, {0x206A, 0x206F},
-    {0x2FF0, 0x2FFB}, {0xD800, 0xF8FF}, {0xFDD0, 0xFDEF}, {0xFEFF, 0xFEFF}, {0xFFF9, 0xFFFF},
-    {0x1D173, 0x1D17A}, {0xE0001, 0xE0001}, {0xE0020, 0xE007F}, {0xF0000, 0x10FFFF}};
-// D.1: characters with bidi property R or AL.
-constexpr Range kRandAL[] = {
-    {0x05BE, 0x05BE}, {0x05C0, 0x05C0}, {0x05C3, 0x05C3}, {0x05D0, 0x05EA}, {0x05F0, 0x05F4},
-    {0x061B, 0x061B}, {0x061F, 0x061F}, {0x0621, 0x063A}, {0x0640, 0x064A}, {0x066D, 0x066F},
-    {0x0671, 0x06D5}, {0x06DD, 0x06DD}, {0x06E5, 0x06E6}, {0x06FA, 0x06FE}, {0x0700, 0x070D},
-    {0x0710, 0x0710}, {0x0712, 0x072C}, {0x0780, 0x07A5}, {0x07B1, 0x07B1}, {0x200F, 0x200F},
-    {0xFB1D, 0xFB1D}, {0xFB1F, 0xFB28}, {0xFB2A, 0xFB36}, {0xFB38, 0xFB3C}, {0xFB3E, 0xFB3E},
-    {0xFB40, 0xFB41}, {0xFB43, 0xFB44}, {0xFB46, 0xFBB1}, {0xFBD3, 0xFD3D}, {0xFD50, 0xFD8F},
-    {0xFD92, 0xFDC7}, {0xFDF0, 0xFDFC}, {0xFE70, 0xFE74}, {0xFE76, 0xFEFC}};
-// D.2 (approximate, see the header): letters with bidi property L.
-constexpr Range kLCat[] = {
-    {'A', 'Z'},       {'a', 'z'},       {0x00AA, 0x00AA}, {0x00B5, 0x00B5}, {0x00BA, 0x00BA},
-    {0x00C0, 0x00D6}, {0x00D8, 0x00F6}, {0x00F8, 0x02B8}, {0x0386, 0x03FF}, {0x0400, 0x0482},
-    {0x048A, 0x052F}, {0x0531, 0x0587}, {0x1E00, 0x1FFF}, {0x3041, 0x30FF}, {0x3400, 0x9FFF},
-    {0xAC00, 0xD7A3}, {0xFF21, 0xFF3A}, {0xFF41, 0xFF5A}};
+uint8_t CombiningClassOf(char32_t c) {
+  auto it = std::upper_bound(std::begin(kCombiningClasses), std::end(kCombiningClasses), c,
+                             [](char32_t v, const CombiningClass& x) { return v < x.lo; });
+  if (it == std::begin(kCombiningClasses)) return 0;
+  --it;
+  return c <= it->hi ? it->ccc : 0;
+}
 
-// Compatibility and canonical decompositions (already fully decomposed).
-struct Decomp {
-  char32_t from;
-  const char32_t* to;
-};
-constexpr Decomp kDecomp[] = {
-    {0x00A8, U" \u0308"}, {0x00AA, U"a"}, {0x00AF, U" \u0304"}, {0x00B2, U"2"}, {0x00B3, U"3"},
-    {0x00B4, U" \u0301"}, {0x00B5, U"\u03BC"}, {0x00B8, U" \u0327"}, {0x00B9, U"1"},
-    {0x00BA, U"o"}, {0x00BC, U"1\u20444"}, {0x00BD, U"1\u20442"}, {0x00BE, U"3\u20444"},
-    {0x2070, U"0"}, {0x2071, U"i"}, {0x2074, U"4"}, {0x2075, U"5"}, {0x2076, U"6"},
-    {0x2077, U"7"}, {0x2078, U"8"}, {0x2079, U"9"}, {0x207F, U"n"}, {0x2080, U"0"},
-    {0x2081, U"1"}, {0x2082, U"2"}, {0x2083, U"3"}, {0x2084, U"4"}, {0x2085, U"5"},
-    {0x2086, U"6"}, {0x2087, U"7"}, {0x2088, U"8"}, {0x2089, U"9"}, {0x2122, U"TM"},
-    {0x2126, U"\u03A9"}, {0x212A, U"K"}, {0x212B, U"A\u030A"},
-    {0x2160, U"I"}, {0x2161, U"II"}, {0x2162, U"III"}, {0x2163, U"IV"}, {0x2164, U"V"},
-    {0x2165, U"VI"}, {0x2166, U"VII"}, {0x2167, U"VIII"}, {0x2168, U"IX"}, {0x2169, U"X"},
-    {0x216A, U"XI"}, {0x216B, U"XII"}, {0x216C, U"L"}, {0x216D, U"C"}, {0x216E, U"D"},
-    {0x216F, U"M"}, {0x2170, U"i"}, {0x2171, U"ii"}, {0x2172, U"iii"}, {0x2173, U"iv"},
-    {0x2174, U"v"}, {0x2175, U"vi"}, {0x2176, U"vii"}, {0x2177, U"viii"}, {0x2178, U"ix"},
-    {0x2179, U"x"}, {0x217A, U"xi"}, {0x217B, U"xii"}, {0x217C, U"l"}, {0x217D, U"c"},
-    {0x217E, U"d"}, {0x217F, U"m"}, {0xFB00, U"ff"}, {0xFB01, U"fi"}, {0xFB02, U"fl"},
-    {0xFB03, U"ffi"}, {0xFB04, U"ffl"}, {0xFB05, U"st"}, {0xFB06, U"st"}};
-
-// Latin-1 precomposed letters as base + combining mark, for canonical composition (and
-// decomposition of the same letters, so that e.g. "e\u0301" and "\u00E9" agree).
-struct Composition {
-  char32_t base, mark, composed;
-};
-constexpr Composition kCompose[] = {
-    {'A', 0x300, 0xC0}, {'A', 0x301, 0xC1}, {'A', 0x302, 0xC2}, {'A', 0x303, 0xC3},
-    {'A', 0x308, 0xC4}, {'A', 0x30A, 0xC5}, {'C', 0x327, 0xC7}, {'E', 0x300, 0xC8},
-    {'E', 0x301, 0xC9}, {'E', 0x302, 0xCA}, {'E', 0x308, 0xCB}, {'I', 0x300, 0xCC},
-    {'I', 0x301, 0xCD}, {'I', 0x302, 0xCE}, {'I', 0x308, 0xCF}, {'N', 0x303, 0xD1},
-    {'O', 0x300, 0xD2}, {'O', 0x301, 0xD3}, {'O', 0x302, 0xD4}, {'O', 0x303, 0xD5},
-    {'O', 0x308, 0xD6}, {'U', 0x300, 0xD9}, {'U', 0x301, 0xDA}, {'U', 0x302, 0xDB},
-    {'U', 0x308, 0xDC}, {'Y', 0x301, 0xDD}, {'a', 0x300, 0xE0}, {'a', 0x301, 0xE1},
-    {'a', 0x302, 0xE2}, {'a', 0x303, 0xE3}, {'a', 0x308, 0xE4}, {'a', 0x30A, 0xE5},
-    {'c', 0x327, 0xE7}, {'e', 0x300, 0xE8}, {'e', 0x301, 0xE9}, {'e', 0x302, 0xEA},
-    {'e', 0x308, 0xEB}, {'i', 0x300, 0xEC}, {'i', 0x301, 0xED}, {'i', 0x302, 0xEE},
-    {'i', 0x308, 0xEF}, {'n', 0x303, 0xF1}, {'o', 0x300, 0xF2}, {'o', 0x301, 0xF3},
-    {'o', 0x302, 0xF4}, {'o', 0x303, 0xF5}, {'o', 0x308, 0xF6}, {'u', 0x300, 0xF9},
-    {'u', 0x301, 0xFA}, {'u', 0x302, 0xFB}, {'u', 0x308, 0xFC}, {'y', 0x301, 0xFD},
-    {'y', 0x308, 0xFF}};
+// Hangul syllables decompose and compose arithmetically (Unicode 3.12).
+constexpr char32_t kSBase = 0xAC00, kLBase = 0x1100, kVBase = 0x1161, kTBase = 0x11A7;
+constexpr int kLCount = 19, kVCount = 21, kTCount = 28, kNCount = kVCount * kTCount, kSCount = kLCount * kNCount;
 
 Status Bad(std::string what) { return Status(ErrorCodes::kBadValue, "SASLprep: " + std::move(what)); }
 
@@ -152,41 +103,74 @@ void EncodeUtf8(char32_t c, std::string* out) {
 }
 
 void Decompose(char32_t c, std::vector<char32_t>* out) {
-  if (c >= 0xFF01 && c <= 0xFF5E) {  // fullwidth ASCII
-    out->push_back(c - 0xFEE0);
+  if (c >= kSBase && c < kSBase + kSCount) {
+    int s_index = static_cast<int>(c - kSBase);
+    out->push_back(kLBase + s_index / kNCount);
+    out->push_back(kVBase + (s_index % kNCount) / kTCount);
+    if (s_index % kTCount) out->push_back(kTBase + s_index % kTCount);
     return;
   }
-  for (const auto& d : kDecomp) {
-    if (d.from == c) {
-      for (const char32_t* p = d.to; *p; ++p) Decompose(*p, out);
-      return;
-    }
-  }
-  for (const auto& k : kCompose) {
-    if (k.composed == c) {
-      out->push_back(k.base);
-      out->push_back(k.mark);
-      return;
-    }
+  auto it = std::lower_bound(std::begin(kDecompositions), std::end(kDecompositions), c,
+                             [](const Decomposition& d, char32_t v) { return d.cp < v; });
+  if (it != std::end(kDecompositions) && it->cp == c) {
+    out->insert(out->end(), kDecompPool + it->offset, kDecompPool + it->offset + it->length);
+    return;
   }
   out->push_back(c);
 }
 
+std::optional<char32_t> Compose(char32_t first, char32_t second) {
+  if (first >= kLBase && first < kLBase + kLCount && second >= kVBase && second < kVBase + kVCount) {
+    return kSBase + ((first - kLBase) * kVCount + (second - kVBase)) * kTCount;
+  }
+  if (first >= kSBase && first < kSBase + kSCount && (first - kSBase) % kTCount == 0 && second > kTBase &&
+      second < kTBase + kTCount) {
+    return first + (second - kTBase);
+  }
+  auto it = std::lower_bound(std::begin(kCompositions), std::end(kCompositions), std::make_pair(first, second),
+                             [](const CompositionPair& p, const std::pair<char32_t, char32_t>& v) {
+                               return p.first != v.first ? p.first < v.first : p.second < v.second;
+                             });
+  if (it != std::end(kCompositions) && it->first == first && it->second == second) return it->composed;
+  return std::nullopt;
+}
+
+// NFKC: full compatibility decomposition, canonical ordering of combining marks, then
+// canonical composition (a mark composes with the last starter unless blocked).
 std::vector<char32_t> Nfkc(const std::vector<char32_t>& in) {
-  std::vector<char32_t> decomposed;
-  for (char32_t c : in) Decompose(c, &decomposed);
+  std::vector<char32_t> d;
+  for (char32_t c : in) Decompose(c, &d);
+  // Canonical ordering: a stable sort of each run of non-starters by combining class.
+  for (size_t i = 0; i < d.size();) {
+    if (CombiningClassOf(d[i]) == 0) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < d.size() && CombiningClassOf(d[j]) != 0) ++j;
+    std::stable_sort(d.begin() + i, d.begin() + j,
+                     [](char32_t a, char32_t b) { return CombiningClassOf(a) < CombiningClassOf(b); });
+    i = j;
+  }
   std::vector<char32_t> out;
-  for (char32_t c : decomposed) {
-    if (!out.empty()) {
-      bool composed = false;
-      for (const auto& k : kCompose) {
-        if (k.base == out.back() && k.mark == c) {
-          out.back() = k.composed;
-          composed = true;
-          break;
+  size_t starter = SIZE_MAX;  // index in `out` of the last starter
+  int last_ccc = -1;          // class of the last character appended after it
+  for (char32_t c : d) {
+    int ccc = CombiningClassOf(c);
+    if (starter != SIZE_MAX) {
+      bool blocked = last_ccc != -1 && (last_ccc == 0 || last_ccc >= ccc);
+      if (!blocked) {
+        if (auto composed = Compose(out[starter], c)) {
+          out[starter] = *composed;
+          continue;
         }
       }
-      if (composed) continue;
+    }
+    if (ccc == 0) {
+      starter = out.size();
+      last_ccc = -1;
+    } else {
+      last_ccc = ccc;
     }
     out.push_back(c);
   }

@@ -44,5 +44,20 @@ TEST(SaslPrep, SpacesCompositionAndErrors) {
   EXPECT_EQ(Prep(""), "");
 }
 
+// NFKC cases beyond Latin-1 (expected values from Unicode 3.2's NFKC).
+TEST(SaslPrep, FullNfkc) {
+  EXPECT_EQ(Prep("\u1100\u1161"), "\uAC00");            // Hangul L+V
+  EXPECT_EQ(Prep("\u1100\u1161\u11A8"), "\uAC01");      // Hangul L+V+T
+  EXPECT_EQ(Prep("\uAC00\u11A8"), "\uAC01");             // LV+T
+  EXPECT_EQ(Prep("\u1E9B\u0323"), "\u1E69");             // compatibility + reordering
+  EXPECT_EQ(Prep("a\u0307\u0323"), "\u1EA1\u0307");     // marks reordered, one composes
+  EXPECT_EQ(Prep("\u212B"), "\u00C5");                    // singleton decomposition
+  EXPECT_EQ(Prep("A\u030A\u0301"), "\u01FA");            // composes twice
+  EXPECT_EQ(Prep("\u00C5\u0301"), "\u01FA");
+  EXPECT_EQ(Prep("\u3300"), "\u30A2\u30D1\u30FC\u30C8");  // squared katakana
+  EXPECT_EQ(Prep("\uFF76\uFF9E"), "\u30AC");             // halfwidth kana + voiced mark
+  EXPECT_EQ(Prep("x\u0301\u0301"), "x\u0301\u0301");    // nothing to compose with
+}
+
 }  // namespace
 }  // namespace brook::auth
