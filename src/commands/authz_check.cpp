@@ -267,13 +267,16 @@ Status CheckAuthorization(const CommandSpec& spec, OperationContext& op, const C
   std::vector<Need> needs;
   if (name == "getMore" || name == "killCursors") {
     if (name == "getMore") {
+      // Read the id as the handler does (any number holding an exact integer).
       auto id = req.body.first();
-      if (id.type() == bson::Type::kInt64) return CheckCursorOwner(op, req, id.Int64());
+      auto value = id.IsNumber() ? id.ExactInt64() : std::nullopt;
+      if (value) return CheckCursorOwner(op, req, *value);
       return Status::OK();  // the handler reports the type error
     }
     if (auto ids = req.body["cursors"]; ids.IsArray()) {
       for (const auto& e : ids.Obj()) {
-        if (e.type() == bson::Type::kInt64) BROOK_RETURN_IF_ERROR(CheckCursorOwner(op, req, e.Int64()));
+        auto value = e.IsNumber() ? e.ExactInt64() : std::nullopt;
+        if (value) BROOK_RETURN_IF_ERROR(CheckCursorOwner(op, req, *value));
       }
     }
     return Status::OK();
@@ -335,6 +338,13 @@ Status CheckAuthorization(const CommandSpec& spec, OperationContext& op, const C
     }
     needs.push_back({r, std::string(spec.auth_action)});
     if (name == "findAndModify" && req.body["remove"].Truthy()) needs.back().action = "remove";
+    if (name == "create" && req.body["viewOn"].type() == bson::Type::kString) {
+      // A view may only expose what its creator can read.
+      needs.push_back({Resource::Namespace(op.db, std::string(req.body["viewOn"].Str())), "find"});
+      bool unused = false;
+      bson::View unused_spec;
+      if (auto p = req.body["pipeline"]; p.IsArray()) PipelineNeeds(op.db, p.Obj(), &needs, &unused, &unused_spec);
+    }
     if (name == "findAndModify" && req.body["upsert"].Truthy()) needs.push_back({r, "insert"});
     if (name == "update") {
       if (auto ups = req.body["updates"]; ups.IsArray()) {
