@@ -6,7 +6,7 @@
 #        lane A: node --test over tests/e2e/*.test.js and tests/unified/*.test.js
 #                (BSON corpus, mongosh, crash recovery, hostile input; runner unit tests)
 #        lane B: the CRUD and change-streams unified spec tests, then the pymongo suites
-#                (CRUD, change streams).
+#                (CRUD, change streams, access control).
 #
 # Each suite's output is kept in a log and printed whole when it ends (no interleaving).
 # Counts come from each runner's own summary; a suite that dies without one counts as
@@ -66,10 +66,11 @@ lane_a=$!
   # pymongo must be Debian's python3-pymongo, not whatever python3 is first on PATH.
   run_suite pymongo 600 /usr/bin/python3 tests/e2e/crud_pymongo.py
   run_suite cspymongo 600 /usr/bin/python3 tests/e2e/change_streams_pymongo.py
+  run_suite authpymongo 300 /usr/bin/python3 tests/e2e/auth_pymongo.py
 ) &
 lane_b=$!
 wait "$lane_a" "$lane_b"
-for s in node unified pymongo cspymongo; do show_suite "$s"; done
+for s in node unified pymongo cspymongo authpymongo; do show_suite "$s"; done
 
 # count SUITE -> "passed failed" from the suite's own summary line(s).
 count() {
@@ -118,7 +119,7 @@ count() {
 echo
 echo "=================== summary ==================="
 total_p=0 total_f=0
-for s in ctest node unified pymongo cspymongo; do
+for s in ctest node unified pymongo cspymongo authpymongo; do
   read -r p f < <(count "$s")
   printf '%-8s %5d passed, %d failed  (%ss)\n' "$s" "$p" "$f" "$(cat "$LOGS/$s.secs")"
   total_p=$((total_p + p))

@@ -259,14 +259,7 @@ Status HandleHostInfo(OperationContext&, const CommandRequest&, bson::Builder* r
   return Status::OK();
 }
 
-Status HandleConnectionStatus(OperationContext&, const CommandRequest& req, bson::Builder* reply) {
-  reply->OpenDocument("authInfo");
-  reply->OpenArray("authenticatedUsers").Close();
-  reply->OpenArray("authenticatedUserRoles").Close();
-  if (req.body["showPrivileges"].Truthy()) reply->OpenArray("authenticatedUserPrivileges").Close();
-  reply->Close();
-  return Status::OK();
-}
+// connectionStatus lives in auth_cmds.cpp with the rest of the login state.
 
 Status HandleWhatsMyUri(OperationContext& op, const CommandRequest&, bson::Builder* reply) {
   reply->AppendString("you", op.client().remote);

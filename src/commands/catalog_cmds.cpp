@@ -6,6 +6,7 @@
 
 #include "bson/builder.h"
 #include "catalog/record_store.h"
+#include "commands/auth_manager.h"
 #include "commands/catalog_cmds_views.h"
 #include "commands/crud_args.h"
 #include "commands/cursor_registry.h"
@@ -291,6 +292,16 @@ Status HandleListDatabases(OperationContext& op, const CommandRequest& req, bson
   auto names = Cat(op).ListDatabaseNames();
   if (std::find(names.begin(), names.end(), "local") == names.end()) names.push_back("local");
   std::sort(names.begin(), names.end());
+  // Without the listDatabases privilege a user sees the databases it has privileges on
+  // (MongoDB's authorizedDatabases, on unless explicitly false).
+  if (!IsAuthorizedFor(op, auth::Resource::Cluster(), "listDatabases")) {
+    auto authorized = req.body["authorizedDatabases"];
+    if (authorized && !authorized.Truthy()) {
+      return Status(ErrorCodes::kUnauthorized, "not authorized on admin to execute command " +
+                                                   catalog::FormatKeyForMessage(req.body));
+    }
+    std::erase_if(names, [&](const std::string& db) { return !CanSeeDatabase(op, db); });
+  }
   auto* engine = op.service().engine;
   std::vector<bson::Doc> docs;
   int64_t total = 0;
@@ -352,12 +363,19 @@ Status HandleListCollections(OperationContext& op, const CommandRequest& req, bs
     }
     docs.push_back(d.Done());
   };
+  // authorizedCollections + nameOnly: a user without listCollections sees the
+  // collections it has privileges on (CheckAuthorization let it through for that).
+  const bool only_authorized =
+      !IsAuthorizedFor(op, auth::Resource::Database(std::string(req.db)), "listCollections");
+  auto visible = [&](std::string_view coll) { return !only_authorized || CanSeeCollection(op, req.db, coll); };
   for (const auto& coll : Cat(op).ListCollections(req.db)) {
+    if (!visible(coll->ns.coll)) continue;
     add(coll->ns.coll, coll->options, &coll->uuid, coll->IdIndexSpec());
   }
   auto views = ListViews(op, req.db);
   if (!views.ok()) return views.status();
   for (const auto& v : views.value()) {
+    if (!visible(v.ns.coll)) continue;
     bson::Builder d;
     d.AppendString("name", v.ns.coll);
     d.AppendString("type", "view");

@@ -124,6 +124,19 @@ StatusWith<CursorRegistry::Pinned> CursorRegistry::Pin(int64_t id, std::string_v
   return Pinned(this, entry);
 }
 
+std::optional<CursorOwner> CursorRegistry::OwnerOf(int64_t id) const {
+  std::lock_guard lock(mu_);
+  auto it = cursors_.find(id);
+  if (it == cursors_.end() || it->second->killed) return std::nullopt;
+  return it->second->owner;
+}
+
+void CursorRegistry::StampUser(int64_t id, const std::string& user) {
+  std::lock_guard lock(mu_);
+  auto it = cursors_.find(id);
+  if (it != cursors_.end() && !it->second->owner.user) it->second->owner.user = user;
+}
+
 bool CursorRegistry::Exists(int64_t id, std::string_view ns) const {
   std::lock_guard lock(mu_);
   auto it = cursors_.find(id);

@@ -100,6 +100,10 @@ class VectorStream : public DocumentStream {
 struct CursorOwner {
   int64_t connection_id = 0;
   std::optional<bson::Doc> lsid;
+  // With access control on: "<db>.<user>" that opened the cursor ("" when the opener was
+  // not authenticated); nullopt until the dispatcher stamps it, just before the reply that
+  // first reveals the id leaves (an unstamped cursor belongs to nobody).
+  std::optional<std::string> user;
 };
 
 class CursorRegistry {
@@ -141,6 +145,10 @@ class CursorRegistry {
   StatusWith<Pinned> Pin(int64_t id, std::string_view ns);
   // Whether a cursor with `id` exists (and belongs to `ns` when given).
   bool Exists(int64_t id, std::string_view ns = {}) const;
+  // The owner of a live cursor; nullopt when unknown or killed.
+  std::optional<CursorOwner> OwnerOf(int64_t id) const;
+  // Records the authenticated user that opened cursor `id`, once (later calls are no-ops).
+  void StampUser(int64_t id, const std::string& user);
   // Kills a cursor (deferred until release if pinned). false when unknown. Sets the
   // cursor's kill_flag, then calls the kill listener with its id.
   bool Kill(int64_t id);

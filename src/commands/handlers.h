@@ -65,6 +65,34 @@ BROOK_HANDLER(HandleCreateIndexes);
 BROOK_HANDLER(HandleListIndexes);
 BROOK_HANDLER(HandleDropIndexes);
 
+// auth_cmds.cpp
+BROOK_HANDLER(HandleSaslStart);
+BROOK_HANDLER(HandleSaslContinue);
+BROOK_HANDLER(HandleLogout);
+
+// user_cmds.cpp
+BROOK_HANDLER(HandleCreateUser);
+BROOK_HANDLER(HandleUpdateUser);
+BROOK_HANDLER(HandleDropUser);
+BROOK_HANDLER(HandleDropAllUsersFromDatabase);
+BROOK_HANDLER(HandleUsersInfo);
+
+// role_cmds.cpp
+BROOK_HANDLER(HandleCreateRole);
+BROOK_HANDLER(HandleUpdateRole);
+BROOK_HANDLER(HandleDropRole);
+BROOK_HANDLER(HandleDropAllRolesFromDatabase);
+BROOK_HANDLER(HandleRolesInfo);
+BROOK_HANDLER(HandleGrantRolesToUser);
+BROOK_HANDLER(HandleRevokeRolesFromUser);
+BROOK_HANDLER(HandleGrantRolesToRole);
+BROOK_HANDLER(HandleRevokeRolesFromRole);
+BROOK_HANDLER(HandleGrantPrivilegesToRole);
+BROOK_HANDLER(HandleRevokePrivilegesFromRole);
+
 #undef BROOK_HANDLER
+
+// hello's saslSupportedMechs and speculativeAuthenticate answers (auth_cmds.cpp).
+void AppendHelloAuthFields(OperationContext& op, bson::View body, bson::Builder* reply);
 
 }  // namespace brook::commands

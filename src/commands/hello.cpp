@@ -153,12 +153,7 @@ Status HandleHello(OperationContext& op, const CommandRequest& req, bson::Builde
     reply->AppendString("0", chosen);
     reply->Close();
   }
-  if (req.body.HasField("saslSupportedMechs")) {
-    reply->OpenArray("saslSupportedMechs");
-    reply->AppendString("0", "SCRAM-SHA-1");
-    reply->AppendString("1", "SCRAM-SHA-256");
-    reply->Close();
-  }
+  AppendHelloAuthFields(op, req.body, reply);
   return Status::OK();
 }
 

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "bson/document.h"
@@ -37,6 +38,12 @@ class FailPoints;       // failpoints.h
 struct ServerStats;     // server_stats.h
 struct ServerOptions;   // server_options.h
 class LogBuffer;        // log_buffer.h: recent log lines for getLog
+class AuthManager;      // auth_manager.h: users, roles, access control
+struct AuthSession;     // auth_manager.h: one connection's login state
+
+// The server's structured logger, handed down so commands can log without calling up.
+using LogFunction = void (*)(char severity, std::string_view component, int id,
+                             std::string_view ctx, std::string_view msg, bson::View attr);
 
 struct ServiceContext {
   const ServerOptions* options = nullptr;
@@ -47,6 +54,8 @@ struct ServiceContext {
   FailPoints* failpoints = nullptr;
   ServerStats* stats = nullptr;
   LogBuffer* log_buffer = nullptr;
+  AuthManager* auth = nullptr;
+  LogFunction log = nullptr;
   std::chrono::system_clock::time_point start_time;
   bson::ObjectId process_id;  // topologyVersion.processId, fixed per process
   bool test_commands_enabled = false;
@@ -63,6 +72,8 @@ struct ClientInfo {
   // Compressor negotiated by hello's `compression` list ("snappy", "zstd", "zlib"); empty
   // for none. The server compresses replies with it (never hello or auth replies).
   std::string compressor;
+  // Who is logged in and any SASL conversation in progress; created on first use.
+  std::shared_ptr<AuthSession> auth;
 };
 
 struct WriteConcern {

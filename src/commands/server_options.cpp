@@ -31,7 +31,14 @@ ServerParameters::ServerParameters() {
   add("maxSessions", K::kInt, false, true).number = 1000000;
   add("localLogicalSessionTimeoutMinutes", K::kInt, false, true).number = 30;
   add("internalQueryMaxBlockingSortMemoryUsageBytes", K::kInt, true, true).number = 100 << 20;
-  add("authenticationMechanisms", K::kString, false, true).text = "SCRAM-SHA-1,SCRAM-SHA-256";
+  // MongoDB's floors: below 5000 iterations SCRAM's brute-force cost is too low.
+  auto& sha1_iters = add(std::string(kParamScramIterationCount), K::kInt, true, true);
+  sha1_iters.number = 10000;
+  sha1_iters.min = 5000;
+  auto& sha256_iters = add(std::string(kParamScramSha256IterationCount), K::kInt, true, true);
+  sha256_iters.number = 15000;
+  sha256_iters.min = 5000;
+  add(std::string(kParamAuthenticationMechanisms), K::kString, false, true).text = "SCRAM-SHA-1,SCRAM-SHA-256";
   bson::Builder fcv;
   fcv.AppendString("version", "7.0");
   add("featureCompatibilityVersion", K::kDocument, false, false).doc = fcv.Done();
@@ -80,6 +87,10 @@ Status ServerParameters::SetFromString(std::string_view name, std::string_view v
                                                  ": expected an integer, got '" +
                                                  std::string(value) + "'");
       }
+      if (v < p.min) {
+        return Status(ErrorCodes::kBadValue, "Invalid value for parameter " + std::string(name) + ": " +
+                                                 std::to_string(v) + " is less than " + std::to_string(p.min));
+      }
       p.number = v;
       return Status::OK();
     }
@@ -101,6 +112,10 @@ Status ServerParameters::Assign(Param& p, std::string_view name, const bson::Ele
     case Kind::kInt: {
       auto v = value.ExactInt64();
       if (!v) break;
+      if (*v < p.min) {
+        return Status(ErrorCodes::kBadValue, "Invalid value for parameter " + std::string(name) + ": " +
+                                                 std::to_string(*v) + " is less than " + std::to_string(p.min));
+      }
       p.number = *v;
       return Status::OK();
     }
@@ -182,6 +197,12 @@ int64_t ServerParameters::GetInt(std::string_view name) const {
   std::lock_guard lock(mu_);
   auto it = params_.find(name);
   return it == params_.end() ? 0 : it->second.number;
+}
+
+std::string ServerParameters::GetString(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  auto it = params_.find(name);
+  return it == params_.end() ? std::string() : it->second.text;
 }
 
 }  // namespace brook::commands

@@ -30,6 +30,10 @@ inline constexpr std::string_view kParamTransactionLifetimeLimitSeconds =
     "transactionLifetimeLimitSeconds";
 inline constexpr std::string_view kParamLogLevel = "logLevel";
 inline constexpr std::string_view kParamSlowOpThresholdMs = "slowOpThresholdMs";
+// Comma-separated SASL mechanisms saslStart accepts (default both SCRAM variants).
+inline constexpr std::string_view kParamAuthenticationMechanisms = "authenticationMechanisms";
+inline constexpr std::string_view kParamScramIterationCount = "scramIterationCount";
+inline constexpr std::string_view kParamScramSha256IterationCount = "scramSHA256IterationCount";
 
 class ServerParameters {
  public:
@@ -52,6 +56,7 @@ class ServerParameters {
 
   bool GetBool(std::string_view name) const;
   int64_t GetInt(std::string_view name) const;
+  std::string GetString(std::string_view name) const;
 
  private:
   struct Param {
@@ -60,6 +65,7 @@ class ServerParameters {
     bool startup;
     bool flag = false;
     int64_t number = 0;
+    int64_t min = INT64_MIN;  // kInt: smallest accepted value
     std::string text;
     bson::Doc doc;
   };
@@ -81,6 +87,7 @@ struct ServerOptions {
   std::string logpath;  // empty: stderr
   int64_t max_conns = 10000;
   int io_threads = 0;   // 0: max(4, 2 * cores)
+  bool auth = false;    // --auth / security.authorization: enabled
 
   std::vector<std::string> argv;  // getCmdLineOpts.argv
   bson::Doc parsed;               // getCmdLineOpts.parsed (MongoDB's nested shape)

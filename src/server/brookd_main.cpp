@@ -16,6 +16,7 @@
 
 #include "bson/builder.h"
 #include "catalog/catalog.h"
+#include "commands/auth_manager.h"
 #include "commands/cursor_registry.h"
 #include "commands/failpoints.h"
 #include "commands/hello_fields.h"
@@ -44,6 +45,7 @@ struct CliValues {
   std::string logpath;
   std::vector<std::string> set_parameters;
   int64_t max_conns = 10000;
+  bool auth = false;
 };
 
 // Reads a YAML config. Keys are the flag names (port, bind_ip, dbpath, replSet,
@@ -80,6 +82,16 @@ Status LoadConfig(const std::string& path, CliValues* v, std::map<std::string, s
       get(repl["oplogSizeMB"], &v->oplog_size_mb);
     }
     if (auto log = root["systemLog"]) get(log["path"], &v->logpath);
+    get(root["auth"], &v->auth);
+    if (auto security = root["security"]) {
+      if (auto authz = security["authorization"]; authz && !authz.IsNull()) {
+        std::string mode = authz.as<std::string>();
+        if (mode != "enabled" && mode != "disabled") {
+          return Status(ErrorCodes::kBadValue, "security.authorization must be 'enabled' or 'disabled'");
+        }
+        v->auth = mode == "enabled";
+      }
+    }
     if (auto sp = root["setParameter"]) {
       if (!sp.IsMap()) return Status(ErrorCodes::kBadValue, "setParameter in the config file must be a map");
       for (const auto& kv : sp) (*params)[kv.first.as<std::string>()] = kv.second.as<std::string>();
@@ -107,6 +119,7 @@ bson::Doc ParsedOptions(const CliValues& v, const std::map<std::string, std::str
     for (const auto& [k, val] : params) b.AppendString(k, val);
     b.Close();
   }
+  if (v.auth) b.OpenDocument("security").AppendString("authorization", "enabled").Close();
   b.OpenDocument("storage").AppendString("dbPath", v.dbpath).Close();
   if (!v.logpath.empty()) {
     b.OpenDocument("systemLog");
@@ -136,6 +149,10 @@ int Main(int argc, char** argv) {
   app.add_option("--setParameter", v.set_parameters,
                  "server parameter name=value (repeatable), e.g. enableTestCommands=1");
   app.add_option("--maxConns", v.max_conns, "maximum simultaneous connections")->default_val(10000);
+  app.add_flag("--auth", v.auth,
+               "access control: every command needs an authenticated user with the privileges "
+               "(SCRAM-SHA-1/256; iteration counts via --setParameter scramIterationCount=N, "
+               "scramSHA256IterationCount=N)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -160,6 +177,7 @@ int Main(int argc, char** argv) {
     if (!given("--oplogSizeMB")) v.oplog_size_mb = from_file.oplog_size_mb;
     if (!given("--logpath")) v.logpath = from_file.logpath;
     if (!given("--maxConns")) v.max_conns = from_file.max_conns;
+    if (!given("--auth")) v.auth = from_file.auth;
   }
   for (const auto& sp : v.set_parameters) {
     auto eq = sp.find('=');
@@ -195,6 +213,7 @@ int Main(int argc, char** argv) {
   options.config_file = v.config;
   options.logpath = v.logpath;
   options.max_conns = v.max_conns;
+  options.auth = v.auth;
   options.argv.assign(argv, argv + argc);
   options.parsed = ParsedOptions(v, params);
 
@@ -262,6 +281,10 @@ int Main(int argc, char** argv) {
     service.failpoints = &failpoints;
     service.stats = &stats;
     service.log_buffer = &log_buffer;
+    commands::AuthManager auth_manager(options.auth);
+    service.auth = &auth_manager;
+    service.log = [](char severity, std::string_view component, int id, std::string_view ctx,
+                     std::string_view msg, bson::View attr) { server::Log(severity, component, id, ctx, msg, attr); };
     service.start_time = std::chrono::system_clock::now();
     service.process_id = bson::ObjectId::Generate();
     service.test_commands_enabled = options.parameters->GetBool(commands::kParamEnableTestCommands);

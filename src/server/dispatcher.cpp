@@ -5,6 +5,7 @@
 
 #include "bson/builder.h"
 #include "changestream/cursor.h"
+#include "commands/auth_manager.h"
 #include "commands/failpoints.h"
 #include "commands/generic_args.h"
 #include "commands/registry.h"
@@ -122,6 +123,14 @@ asio::awaitable<DispatchResult> Dispatcher::Dispatch(commands::ClientInfo& clien
   bson::Doc handler_reply;
 
   Status st = commands::ParseGenericArguments(*spec, body, &op);
+  if (st.ok()) {
+    try {
+      st = commands::CheckAuthorization(*spec, op, commands::CommandRequest{name, op.db, body});
+    } catch (const std::exception& e) {
+      // A bug in the check must deny, never crash nor allow.
+      st = Status(ErrorCodes::kInternalError, std::string("authorization check failed: ") + e.what());
+    }
+  }
   if (st.ok() && (spec->flags & commands::kAdminOnly) && op.db != "admin") {
     st = Status(ErrorCodes::kUnauthorized,
                 std::string(spec->name) + " may only be run against the admin database.");
@@ -257,6 +266,9 @@ asio::awaitable<DispatchResult> Dispatcher::Dispatch(commands::ClientInfo& clien
     AppendClusterTime(&b, op.operation_time);
     result.reply = b.Done();
     result.cursor_id = CursorIdOf(handler_reply);
+    // Before the reply reveals the id: only this user may continue or kill the cursor.
+    commands::StampCursorOwner(op, result.cursor_id);
+    commands::NoteAuthDataWrite(*spec, op, req);
   }
 
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""Access control through pymongo (Debian's python3-pymongo 3.x) against brookd --auth.
+
+Run with /usr/bin/python3:
+    /usr/bin/python3 tests/e2e/auth_pymongo.py [unittest args]
+Ends with "authpymongo: N passed, N failed"; exits 1 if anything failed.
+BROOKD overrides the server binary (default build/bin/brookd).
+
+pymongo 3.x authenticates over the legacy OP_QUERY isMaster handshake, so this also
+covers saslSupportedMechs / speculativeAuthenticate on that path.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+import pymongo
+from pymongo.errors import OperationFailure
+
+ROOT = Path(__file__).resolve().parents[2]
+BROOKD = Path(os.environ.get("BROOKD", ROOT / "build" / "bin" / "brookd"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self):
+        self.root = tempfile.mkdtemp(prefix="brook-authpymongo-")
+        self.port = free_port()
+        self.log_path = os.path.join(self.root, "brookd.log")
+        dbpath = os.path.join(self.root, "db")
+        os.mkdir(dbpath)
+        args = [str(BROOKD), "--port", str(self.port), "--bind_ip", "127.0.0.1", "--dbpath", dbpath,
+                "--replSet", "rs0", "--auth"]
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_ready()
+
+    def client(self, **kw):
+        return pymongo.MongoClient("127.0.0.1", self.port, directConnection=True,
+                                   serverSelectionTimeoutMS=5000, **kw)
+
+    def _wait_ready(self):
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("brookd exited with %s" % self.proc.returncode)
+            try:
+                c = self.client()
+                c.admin.command("ping")
+                c.close()
+                return
+            except Exception:
+                time.sleep(0.1)
+        raise RuntimeError("brookd did not answer within 20 s")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        if os.environ.get("BROOK_KEEP_TMP") != "1":
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+SERVER = None
+
+
+class AuthTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        anon = SERVER.client()
+        # The localhost exception lets the first user be created without logging in.
+        anon.admin.command("createUser", "root", pwd="rootpw", roles=["root"])
+        anon.close()
+        cls.root = SERVER.client(username="root", password="rootpw", authSource="admin")
+        cls.root.shop.command("createUser", "clerk", pwd="clerkpw", roles=["read"])
+        cls.root.shop.items.insert_many([{"_id": i} for i in range(5)])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.root.close()
+
+    def login(self, user, pwd, mech, source="shop"):
+        c = SERVER.client(username=user, password=pwd, authSource=source, authMechanism=mech)
+        self.addCleanup(c.close)
+        return c
+
+    def test_both_mechanisms_log_in(self):
+        for mech in ("SCRAM-SHA-1", "SCRAM-SHA-256"):
+            c = self.login("clerk", "clerkpw", mech)
+            self.assertEqual(c.shop.items.count_documents({}), 5)
+            status = c.shop.command("connectionStatus")
+            self.assertEqual(status["authInfo"]["authenticatedUsers"], [{"user": "clerk", "db": "shop"}])
+
+    def test_wrong_password_fails_with_18(self):
+        for mech in ("SCRAM-SHA-1", "SCRAM-SHA-256"):
+            c = self.login("clerk", "bad", mech)
+            with self.assertRaises(OperationFailure) as cm:
+                c.shop.items.find_one()
+            self.assertEqual(cm.exception.code, 18)
+
+    def test_read_only_user_denied_insert(self):
+        c = self.login("clerk", "clerkpw", "SCRAM-SHA-256")
+        self.assertIsNotNone(c.shop.items.find_one({"_id": 1}))
+        with self.assertRaises(OperationFailure) as cm:
+            c.shop.items.insert_one({"_id": 99})
+        self.assertEqual(cm.exception.code, 13)
+
+    def test_unauthenticated_is_refused(self):
+        c = SERVER.client()
+        self.addCleanup(c.close)
+        with self.assertRaises(OperationFailure) as cm:
+            c.shop.items.find_one()
+        self.assertEqual(cm.exception.code, 13)
+
+    def test_change_stream_scope(self):
+        c = self.login("clerk", "clerkpw", "SCRAM-SHA-256")
+        with c.shop.items.watch(max_await_time_ms=50) as stream:
+            self.assertIsNone(stream.try_next())
+        with self.assertRaises(OperationFailure) as cm:
+            with c.watch(max_await_time_ms=50) as stream:
+                stream.try_next()
+        self.assertEqual(cm.exception.code, 13)
+
+
+def main():
+    global SERVER
+    try:
+        SERVER = Server()
+    except Exception as e:
+        print("authpymongo: cannot start brookd: %s" % e)
+        print("authpymongo: 0 passed, 1 failed")
+        return 1
+    try:
+        result = unittest.main(module=__name__, argv=[sys.argv[0]] + sys.argv[1:], exit=False, verbosity=2).result
+    finally:
+        SERVER.stop()
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    passed = result.testsRun - failed - len(result.skipped)
+    print("authpymongo: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
