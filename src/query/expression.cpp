@@ -33,6 +33,7 @@ const OperatorTable& Operators() {
     AddArrayOperators(t);
     AddObjectTypeOperators(t);
     AddDateOperators(t);
+    AddDateArithmeticOperators(t);
     return t;
   }();
   return *table;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "query/expression.h"
+#include "query/timezone.h"
 #include "util/status.h"
 
 namespace brook::query::expr {
@@ -42,6 +43,7 @@ void AddStringOperators(OperatorTable* t);
 void AddArrayOperators(OperatorTable* t);
 void AddObjectTypeOperators(OperatorTable* t);  // objects and type conversion
 void AddDateOperators(OperatorTable* t);
+void AddDateArithmeticOperators(OperatorTable* t);  // $dateAdd, $dateDiff, $dateTrunc, parts
 
 // The operands of `arg`: the elements of an array, or `arg` itself as one operand.
 StatusWith<std::vector<ExprPtr>> ParseOperands(const bson::Element& arg,
@@ -110,6 +112,11 @@ Value GetPathFromRoot(bson::View root, const std::vector<std::string>& parts);
 
 // Type name of a value for error messages ("missing" when missing).
 std::string TypeNameOf(const Value& v);
+
+// Dates. Millis of a Date, Timestamp or ObjectId (16006 for other types).
+StatusWith<int64_t> DateMillisOf(const Value& v);
+// The `timezone` argument of a date operator: UTC when missing, 40517 when not a string.
+StatusWith<TimeZone> TimeZoneOf(const Value& tz);
 
 // Numbers.
 typedef float Dec128 __attribute__((mode(TD)));
