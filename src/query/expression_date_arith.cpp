@@ -232,18 +232,16 @@ StatusWith<Value> DateDiff(std::string_view op, std::vector<Value>& args, const 
 
 StatusWith<ExprPtr> ParseDateDiff(std::string_view op, const bson::Element& arg, const ExpressionParseContext& ctx) {
   NamedArgsSpec spec{{"startDate", "endDate", "unit", "timezone", "startOfWeek"},
-                     {},
+                     {"startDate", "endDate", "unit"},
                      5166301,
                      "$dateDiff only supports an object as its argument",
                      5166302,
                      "Unrecognized argument to $dateDiff: ",
-                     0,
-                     ""};
+                     5166303,
+                     "Missing '{}' parameter to $dateDiff",
+                     true};
   auto args = ParseNamedArgs(arg, ctx, spec);
   if (!args.ok()) return args.status();
-  if (!args.value()[0]) return Status(5166303, "Missing 'startDate' parameter to $dateDiff");
-  if (!args.value()[1]) return Status(5166304, "Missing 'endDate' parameter to $dateDiff");
-  if (!args.value()[2]) return Status(5166305, "Missing 'unit' parameter to $dateDiff");
   return ExprPtr(new NamedExpression(op, DateDiff, std::move(args).value()));
 }
 
@@ -317,17 +315,16 @@ StatusWith<Value> DateTrunc(std::string_view op, std::vector<Value>& args, const
 
 StatusWith<ExprPtr> ParseDateTrunc(std::string_view op, const bson::Element& arg, const ExpressionParseContext& ctx) {
   NamedArgsSpec spec{{"date", "unit", "binSize", "timezone", "startOfWeek"},
-                     {},
+                     {"date", "unit"},
                      5439007,
                      "$dateTrunc only supports an object as its argument",
                      5439008,
                      "Unrecognized argument to $dateTrunc: ",
-                     0,
-                     ""};
+                     5439009,
+                     "Missing '{}' parameter to $dateTrunc",
+                     true};
   auto args = ParseNamedArgs(arg, ctx, spec);
   if (!args.ok()) return args.status();
-  if (!args.value()[0]) return Status(5439009, "Missing 'date' parameter to $dateTrunc");
-  if (!args.value()[1]) return Status(5439010, "Missing 'unit' parameter to $dateTrunc");
   return ExprPtr(new NamedExpression(op, DateTrunc, std::move(args).value()));
 }
 

@@ -88,6 +88,9 @@ struct NamedArgsSpec {
   std::string unknown_msg;     // the field name is appended
   int missing_code;
   std::string missing_msg;     // "{}" is replaced by the missing name
+  // When set, the i-th name of `required` has code missing_code + i (MongoDB numbers
+  // them so for $dateDiff and $dateTrunc).
+  bool missing_code_per_field = false;
 };
 StatusWith<std::vector<ExprPtr>> ParseNamedArgs(const bson::Element& arg,
                                                 const ExpressionParseContext& ctx,
