@@ -9,6 +9,7 @@
 #include "bson/json.h"
 #include "catalog/catalog.h"
 #include "commands/cursor_registry.h"
+#include "commands/failpoints.h"
 #include "commands/handlers.h"
 #include "commands/operation_context.h"
 #include "commands/server_stats.h"
@@ -35,6 +36,7 @@ class CrudTest : public testsupport::ServiceFixture {
     bson::Builder reply;
     Status st = h(op, req, &reply);
     last_ts_ = op.operation_time;
+    last_closed_ = op.close_connection;
     if (!st.ok()) return testsupport::ErrorDoc(st);
     reply.AppendDouble("ok", 1);
     return reply.Done();
@@ -57,6 +59,7 @@ class CrudTest : public testsupport::ServiceFixture {
   }
 
   bson::Timestamp last_ts_;
+  bool last_closed_ = false;
 };
 
 TEST_F(CrudTest, InsertFindAndOplogShape) {
@@ -262,6 +265,38 @@ TEST_F(CrudTest, RetryableWritesReplayAndSurviveRestart) {
   EXPECT_EQ(Find(R"({"find": "c"})")[0].view()["x"].NumberInt64(), 1);
   r = Run(HandleInsert, R"({"insert": "c", "documents": [{"_id": 2}]})", lsid, 4);
   EXPECT_EQ(r.view()["code"].NumberInt64(), 225);
+}
+
+TEST_F(CrudTest, OnPrimaryTransactionalWriteFailsOrDropsTheReply) {
+  FailPoints fps;
+  service_.failpoints = &fps;
+  bson::Builder lb;
+  catalog::AppendUuid(&lb, "id", catalog::GenerateUuid());
+  bson::Doc lsid = lb.Done();
+  auto configure = [&](std::string_view data) {
+    bson::Doc mode = J(R"({"m": {"times": 1}})");
+    ASSERT_TRUE(fps.Configure(kOnPrimaryTransactionalWrite, mode.view().first(), J(data).view()).ok());
+  };
+  // Fails before the commit: nothing written, and the connection is to be closed.
+  configure(R"({"failBeforeCommitExceptionCode": 1})");
+  auto r = Run(HandleInsert, R"({"insert": "c", "documents": [{"_id": 1}]})", lsid, 1);
+  EXPECT_TRUE(last_closed_);
+  EXPECT_EQ(r.view()["writeErrors"].Obj().first().Obj()["code"].NumberInt64(), 1) << r.ToString();
+  EXPECT_TRUE(Find(R"({"find": "c"})").empty());
+  // Commits, then the connection is closed: the retry finds the statement's record.
+  configure("{}");
+  r = Run(HandleInsert, R"({"insert": "c", "documents": [{"_id": 1}]})", lsid, 1);
+  EXPECT_TRUE(last_closed_);
+  r = Run(HandleInsert, R"({"insert": "c", "documents": [{"_id": 1}]})", lsid, 1);
+  EXPECT_FALSE(last_closed_);
+  EXPECT_EQ(r.view()["n"].NumberInt64(), 1) << r.ToString();
+  EXPECT_EQ(Find(R"({"find": "c"})").size(), 1u);
+  // Writes outside a retryable write never consult it.
+  configure(R"({"failBeforeCommitExceptionCode": 1})");
+  r = Run(HandleInsert, R"({"insert": "c", "documents": [{"_id": 2}]})");
+  EXPECT_FALSE(last_closed_);
+  EXPECT_EQ(r.view()["n"].NumberInt64(), 1);
+  service_.failpoints = nullptr;
 }
 
 TEST_F(CrudTest, ConcurrentAttemptsOfOneRetryableWriteApplyOnce) {

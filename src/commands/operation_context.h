@@ -144,6 +144,8 @@ class OperationContext {
   // Awaitable hello: the dispatcher sends the reply only after this long (or earlier at
   // shutdown), waiting asynchronously.
   std::optional<std::chrono::milliseconds> delay_reply;
+  // The connection is closed instead of answering (a failpoint's doing).
+  bool close_connection = false;
 
   // Write units of this command retried after a WriteConflict (RunWriteUnit). After one,
   // another attempt of the same statement may have committed meanwhile, so retryable

@@ -7,6 +7,7 @@
 #include "bson/builder.h"
 #include "catalog/record_store.h"
 #include "commands/find_cmd_sort.h"
+#include "commands/failpoints.h"
 #include "commands/operation_context.h"
 #include "commands/planner.h"
 #include "commands/server_stats.h"
@@ -259,6 +260,20 @@ StatusWith<std::optional<RetryContext>> BeginRetryableCommand(OperationContext& 
   return std::optional<RetryContext>(std::move(ctx));
 }
 
+// MongoDB's onPrimaryTransactionalWrite, for retryable writes only.
+Status CheckTransactionalWriteFailPoint(OperationContext& op) {
+  FailPoints* fps = op.service().failpoints;
+  if (!fps || !op.lsid || !op.txn_number || op.autocommit.has_value()) return Status::OK();
+  auto hit = fps->Check(kOnPrimaryTransactionalWrite);
+  if (!hit) return Status::OK();
+  bson::View data = hit->data.view();
+  if (data["closeConnection"].missing() || data["closeConnection"].Truthy()) op.close_connection = true;
+  if (auto code = data["failBeforeCommitExceptionCode"]; code.IsNumber()) {
+    return Status(static_cast<int>(code.NumberInt64()), "Failing write for test");
+  }
+  return Status::OK();
+}
+
 Status RunWriteUnit(OperationContext& op,
                     const std::function<Status(storage::WriteUnit& unit, bool* commit,
                                                std::vector<catalog::CollectionPtr>* created)>& body) {
@@ -278,6 +293,7 @@ Status RunWriteUnit(OperationContext& op,
       return s;
     }
     if (!commit) return Status::OK();
+    BROOK_RETURN_IF_ERROR(CheckTransactionalWriteFailPoint(op));
     auto committed = engine->Commit(*unit);
     if (!committed.ok()) {
       if (committed.status() == ErrorCodes::kWriteConflict && attempt < kMaxWriteAttempts) {

@@ -236,6 +236,13 @@ asio::awaitable<DispatchResult> Dispatcher::Dispatch(commands::ClientInfo& clien
     }
   }
 
+  if (op.close_connection) {
+    Log('I', "COMMAND", 4662800, "conn" + std::to_string(client.connection_id),
+        "Closing connection due to 'onPrimaryTransactionalWrite' failpoint");
+    result.close_connection = true;
+    co_return result;
+  }
+
   if (!st.ok()) {
     std::vector<std::string> labels =
         have_override ? labels_override
