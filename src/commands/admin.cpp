@@ -21,6 +21,7 @@
 #include "commands/server_options.h"
 #include "commands/server_stats.h"
 #include "commands/sessions.h"
+#include "commands/transactions.h"
 #include "storage/engine.h"
 
 namespace brook::commands {
@@ -425,10 +426,10 @@ Status EndListedSessions(OperationContext& op, const CommandRequest& req) {
     lsid.Append(e.Obj()["id"]);
     bson::Doc doc = lsid.Done();
     if (op.service().cursors) op.service().cursors->KillForSession(doc);
-    if (op.service().sessions) {
-      auto key = SessionCatalog::LsidKey(doc);
-      if (key.ok()) op.service().sessions->EndLocal(key.value());
-    }
+    auto key = SessionCatalog::LsidKey(doc);
+    if (key.ok() && op.service().sessions) op.service().sessions->EndLocal(key.value());
+    // An ended or killed session's open transaction is aborted, as MongoDB's is.
+    if (key.ok() && op.service().transactions) op.service().transactions->AbortSession(key.value());
   }
   return Status::OK();
 }
