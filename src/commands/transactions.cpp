@@ -127,10 +127,11 @@ class TxnUnit final : public storage::WriteUnit {
 // ---------------------------------------------------------------- Transaction
 
 Transaction::Transaction(storage::Engine* engine, std::shared_ptr<TxnLockTable> locks,
-                         bson::Doc lsid, int64_t txn_number)
+                         bson::Doc lsid, std::string lsid_key, int64_t txn_number)
     : engine_(engine),
       locks_(locks),
       lsid_(std::move(lsid)),
+      lsid_key_(std::move(lsid_key)),
       txn_number_(txn_number),
       unit_(std::make_unique<TxnUnit>(engine->BeginWriteUnit(), std::move(locks))) {}
 
@@ -163,7 +164,7 @@ catalog::CollectionPtr Transaction::LookupCreated(const catalog::Namespace& ns) 
 
 void Transaction::ReleaseLocks() { unit_->ReleaseLocks(); }
 
-StatusWith<bson::Timestamp> Transaction::Commit() {
+StatusWith<bson::Timestamp> Transaction::Commit(SessionCatalog* sessions) {
   BROOK_RETURN_IF_ERROR(unit_->conflict());
   std::vector<storage::OplogDraft>& drafts = unit_->drafts();
   storage::WriteUnit& inner = unit_->inner();
@@ -209,6 +210,12 @@ StatusWith<bson::Timestamp> Transaction::Commit() {
     inner.AddOplog(std::move(entry));
   }
   if (!inner.has_writes()) return bson::Timestamp{};
+  if (sessions) {
+    bson::Builder record;
+    record.AppendBool("committed", true);
+    sessions->RecordExecuted(inner, RetryableStmt{lsid_key_, txn_number_, kCommitRecordStmtId},
+                             record.Done());
+  }
   auto committed = engine_->Commit(inner);
   if (!committed.ok()) return committed.status();
   return committed.value().last_ts;
@@ -323,13 +330,32 @@ Status TransactionRegistry::CheckOut(const CommandSpec& spec, OperationContext& 
                     "The readConcern level must be either 'local' (default), 'majority' or "
                     "'snapshot' in order to run in a transaction");
     }
+    if (op.service().sessions) {
+      // Transactions and retryable writes share the session's txnNumbers.
+      auto fresh = op.service().sessions->CheckAndAdvanceTxnNumber(key.value(), n);
+      if (!fresh.ok()) return fresh.status();
+    }
     AbortLocked(*s);
     s->txn_number = n;
-    s->txn = std::make_shared<Transaction>(engine_, locks_, *op.lsid, n);
+    s->txn = std::make_shared<Transaction>(engine_, locks_, *op.lsid, key.value(), n);
     s->state = TxnState::kInProgress;
     s->commit_ts = bson::Timestamp{};
     s->started = std::chrono::steady_clock::now();
   } else {
+    if ((n > s->txn_number || s->state == TxnState::kNone) && spec.name == "commitTransaction" &&
+        op.service().sessions) {
+      // A commit retried after a restart: the commit record says whether it happened.
+      auto snap = engine_->GetSnapshot();
+      auto record = op.service().sessions->FindExecuted(
+          *snap, RetryableStmt{key.value(), n, kCommitRecordStmtId});
+      if (!record.ok()) return record.status();
+      if (record.value()) {
+        s->txn_number = n;
+        s->state = TxnState::kCommitted;
+        s->txn.reset();
+        s->commit_ts = engine_->visible();
+      }
+    }
     if (n > s->txn_number || s->state == TxnState::kNone) {
       return Status(ErrorCodes::kNoSuchTransaction,
                     "Given transaction number " + std::to_string(n) +
@@ -401,7 +427,7 @@ Status TransactionRegistry::Commit(OperationContext& op) {
   if (state != TxnState::kInProgress || !txn) {
     return Status(ErrorCodes::kNoSuchTransaction, "Transaction has been aborted.");
   }
-  auto committed = txn->Commit();
+  auto committed = txn->Commit(op.service().sessions);
   std::lock_guard<std::mutex> l(s->mu);
   txn->ReleaseLocks();
   s->txn.reset();
@@ -434,10 +460,16 @@ Status TransactionRegistry::Abort(OperationContext& op) {
 }
 
 void TransactionRegistry::AbortSession(const std::string& lsid_key) {
-  auto s = Get(lsid_key, false);
-  if (!s) return;
-  std::lock_guard<std::mutex> l(s->mu);
-  if (!s->in_use) AbortLocked(*s);
+  // Lock order: the registry, then a session.
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = sessions_.find(lsid_key);
+  if (it == sessions_.end()) return;
+  std::shared_ptr<SessionTxnState> s = it->second;
+  std::lock_guard<std::mutex> sl(s->mu);
+  if (s->in_use) return;  // a command is running on it; the reaper ends it later
+  AbortLocked(*s);
+  // An ended session is not used again: forgetting it bounds the registry.
+  sessions_.erase(it);
 }
 
 size_t TransactionRegistry::AbortOlderThan(std::chrono::steady_clock::time_point cutoff) {

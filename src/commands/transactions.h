@@ -48,6 +48,7 @@ class Snapshot;
 namespace brook::commands {
 
 struct CommandSpec;
+class SessionCatalog;
 class TxnLockTable;
 class TxnUnit;
 
@@ -55,7 +56,7 @@ class TxnUnit;
 class Transaction : public std::enable_shared_from_this<Transaction> {
  public:
   Transaction(storage::Engine* engine, std::shared_ptr<TxnLockTable> locks, bson::Doc lsid,
-              int64_t txn_number);
+              std::string lsid_key, int64_t txn_number);
   ~Transaction();
 
   int64_t txn_number() const { return txn_number_; }
@@ -74,9 +75,10 @@ class Transaction : public std::enable_shared_from_this<Transaction> {
   catalog::CollectionPtr LookupCreated(const catalog::Namespace& ns) const;
   const std::vector<catalog::CollectionPtr>& created() const { return created_; }
 
-  // Commits everything with one applyOps entry. The commit timestamp, or a null one when
-  // the transaction wrote nothing. TransactionTooLarge (257) above 16 MB of operations.
-  StatusWith<bson::Timestamp> Commit();
+  // Commits everything with one applyOps entry, and (with `sessions`) the session's
+  // commit record. The commit timestamp, or a null one when the transaction wrote
+  // nothing. TransactionTooLarge (257) above 16 MB of operations.
+  StatusWith<bson::Timestamp> Commit(SessionCatalog* sessions);
   // Frees the keys this transaction wrote for other writers (at commit or abort; a
   // cursor may keep the Transaction object itself alive longer).
   void ReleaseLocks();
@@ -85,6 +87,7 @@ class Transaction : public std::enable_shared_from_this<Transaction> {
   storage::Engine* engine_;
   std::shared_ptr<TxnLockTable> locks_;
   bson::Doc lsid_;
+  std::string lsid_key_;
   int64_t txn_number_;
   std::unique_ptr<TxnUnit> unit_;
   std::vector<catalog::CollectionPtr> created_;

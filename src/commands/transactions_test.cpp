@@ -277,5 +277,23 @@ TEST_F(TransactionsTest, CollectionCreatedInsideIsPublishedAtCommit) {
   EXPECT_EQ(Find(R"({"find": "made"})").size(), 1u);
 }
 
+TEST_F(TransactionsTest, CommitRetriedAfterARestartIsAnsweredFromTheCommitRecord) {
+  Txn t{Lsid('k'), 7, true};
+  ASSERT_EQ(Code(Run(R"({"insert": "c", "documents": [{"_id": 1}]})", t)), 0);
+  t.start = false;
+  ASSERT_EQ(Code(Run(R"({"commitTransaction": 1})", t)), 0);
+  // The in-memory session state is gone, as after a restart.
+  txns_ = std::make_unique<TransactionRegistry>(engine_.get());
+  sessions_ = std::make_unique<SessionCatalog>(engine_.get());
+  service_.transactions = txns_.get();
+  service_.sessions = sessions_.get();
+  EXPECT_EQ(Code(Run(R"({"commitTransaction": 1})", t)), 0);
+  Txn other{Lsid('k'), 8, false};
+  EXPECT_EQ(Code(Run(R"({"commitTransaction": 1})", other)), kNoSuchTransaction);
+  // Its txnNumber stays used: an older one cannot start.
+  Txn old{Lsid('k'), 6, true};
+  EXPECT_EQ(Code(Run(R"({"insert": "c", "documents": [{"_id": 2}]})", old)), kTransactionTooOld);
+}
+
 }  // namespace
 }  // namespace brook::commands
