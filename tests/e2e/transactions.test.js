@@ -126,6 +126,30 @@ test('resuming from the 2nd of a transaction\'s 5 events continues at the 3rd', 
   }
 });
 
+test('pre-images of a transaction\'s operations: two updates of one document, each with its own', async () => {
+  const db = client.db('txn_e2e');
+  await db.collection('images').drop().catch(() => {});
+  await db.createCollection('images', { changeStreamPreAndPostImages: { enabled: true } });
+  const coll = db.collection('images');
+  await coll.insertOne({ _id: 1, n: 0 });
+  const cs = coll.watch([], { maxAwaitTimeMS: 100, fullDocumentBeforeChange: 'required', fullDocument: 'required' });
+  assert.equal(await cs.tryNext(), null);
+  const session = client.startSession();
+  try {
+    await session.withTransaction(async () => {
+      await coll.updateOne({ _id: 1 }, { $inc: { n: 1 } }, { session });
+      await coll.updateOne({ _id: 1 }, { $inc: { n: 10 } }, { session });
+      await coll.deleteOne({ _id: 1 }, { session });
+    });
+  } finally {
+    await session.endSession();
+  }
+  const events = await take(cs, 3).finally(() => cs.close());
+  assert.deepEqual(events.map((e) => e.operationType), ['update', 'update', 'delete']);
+  assert.deepEqual(events.map((e) => e.fullDocumentBeforeChange), [{ _id: 1, n: 0 }, { _id: 1, n: 1 }, { _id: 1, n: 11 }]);
+  assert.deepEqual(events.slice(0, 2).map((e) => e.fullDocument), [{ _id: 1, n: 1 }, { _id: 1, n: 11 }]);
+});
+
 function mongosh(uri, script) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-mongosh-txn-home-'));
   fs.writeFileSync(path.join(home, 'mongosh.conf'), 'mongosh:\n  forceDisableTelemetry: true\n  updateURL: ""\n');
