@@ -277,6 +277,19 @@ TEST_F(TransactionsTest, CollectionCreatedInsideIsPublishedAtCommit) {
   EXPECT_EQ(Find(R"({"find": "made"})").size(), 1u);
 }
 
+TEST_F(TransactionsTest, WritingAndTailingStagesAreRefusedInsideATransaction) {
+  int64_t number = 0;
+  for (std::string_view stage : {R"({"$out": "o"})", R"({"$merge": {"into": "m"}})", R"({"$changeStream": {}})"}) {
+    Txn t{Lsid('l'), ++number, true};  // a fresh transaction per stage
+    std::string cmd = std::string(R"({"aggregate": "c", "cursor": {}, "pipeline": [)") +
+                      (stage.find("changeStream") != std::string_view::npos ? "" : R"({"$match": {}}, )") +
+                      std::string(stage) + "]}";
+    EXPECT_EQ(Code(Run(cmd, t)), kNotSupportedInTxn) << stage;
+  }
+  Txn ok{Lsid('l'), 100, true};
+  EXPECT_EQ(Code(Run(R"({"aggregate": "c", "cursor": {}, "pipeline": [{"$match": {}}]})", ok)), 0);
+}
+
 TEST_F(TransactionsTest, CommitRetriedAfterARestartIsAnsweredFromTheCommitRecord) {
   Txn t{Lsid('k'), 7, true};
   ASSERT_EQ(Code(Run(R"({"insert": "c", "documents": [{"_id": 1}]})", t)), 0);
