@@ -150,6 +150,55 @@ test('pre-images of a transaction\'s operations: two updates of one document, ea
   assert.deepEqual(events.slice(0, 2).map((e) => e.fullDocument), [{ _id: 1, n: 1 }, { _id: 1, n: 11 }]);
 });
 
+test('transactionLifetimeLimitSeconds, killSessions and endSessions abort open transactions', async () => {
+  const admin = client.db('admin');
+  const coll = client.db('txn_e2e').collection('ends');
+  await coll.drop().catch(() => {});
+  await coll.insertOne({ _id: 'seed' });
+  // Each transaction is ended by the server, not by the driver: its commit then fails.
+  const other = new MongoClient(srv.uri);
+  await other.connect();
+  const otherAdmin = other.db('admin');
+  const begin = async (id) => {
+    const session = client.startSession();
+    session.startTransaction();
+    await coll.insertOne({ _id: id }, { session });
+    return session;
+  };
+  const expectAborted = async (session, why) => {
+    await assert.rejects(session.commitTransaction(), (e) => {
+      assert.equal(e.code, 251, `${why}: NoSuchTransaction, got ${e.message}`);
+      assert.ok(e.errorLabels?.includes('TransientTransactionError'), `${why}: labelled transient`);
+      return true;
+    });
+    await session.endSession();
+  };
+  try {
+    const killed = await begin('killed');
+    await otherAdmin.command({ killSessions: [killed.id] });
+    await expectAborted(killed, 'killSessions');
+
+    const ended = await begin('ended');
+    await otherAdmin.command({ endSessions: [ended.id] });
+    await expectAborted(ended, 'endSessions');
+
+    const before = await admin.command({ getParameter: 1, transactionLifetimeLimitSeconds: 1 });
+    await admin.command({ setParameter: 1, transactionLifetimeLimitSeconds: 1 });
+    try {
+      const expired = await begin('expired');
+      await sleep(3000);  // the reaper looks once a second
+      await expectAborted(expired, 'lifetime limit');
+    } finally {
+      await admin.command({ setParameter: 1, transactionLifetimeLimitSeconds: before.transactionLifetimeLimitSeconds });
+    }
+  } finally {
+    await other.close();
+  }
+  // Nothing of them was written, and their keys are free again.
+  assert.deepEqual((await coll.find({}).toArray()).map((d) => d._id), ['seed']);
+  await coll.insertMany([{ _id: 'killed' }, { _id: 'ended' }, { _id: 'expired' }]);
+});
+
 function mongosh(uri, script) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-mongosh-txn-home-'));
   fs.writeFileSync(path.join(home, 'mongosh.conf'), 'mongosh:\n  forceDisableTelemetry: true\n  updateURL: ""\n');
@@ -218,7 +267,7 @@ test('withTransaction in mongosh with a change stream open', async () => {
     [['a', 70], ['b', 30], ['log1', null]]);
 });
 
-test(`concurrent transfers: 4 clients, 100 accounts, ${TRANSFER_SECONDS} s`, async () => {
+test(`concurrent transfers: 4 clients, 100 accounts, ${TRANSFER_SECONDS} s`, async (t) => {
   const ACCOUNTS = 100;
   const START = 1000;
   const db = client.db('txn_transfers');
@@ -278,6 +327,7 @@ test(`concurrent transfers: 4 clients, 100 accounts, ${TRANSFER_SECONDS} s`, asy
   await Promise.all([...clients.map(worker), auditor()]);
   await Promise.all(clients.map((c) => c.close()));
   assert.ok(committed > 0 && audits > 0, `committed ${committed}, audits ${audits}`);
+  t.diagnostic(`${committed} transfers committed, ${audits} snapshot audits`);
 
   const final = new Map((await accounts.find({}).toArray()).map((a) => [a._id, a.balance]));
   assert.equal([...final.values()].reduce((s, b) => s + b, 0), ACCOUNTS * START);
