@@ -201,6 +201,11 @@ Status HandleServerStatus(OperationContext& op, const CommandRequest&, bson::Bui
     reply->AppendInt64("bytesOut", st->bytes_out.load());
     reply->AppendInt64("numRequests", st->requests.load());
     reply->Close();
+    if (op.service().transactions) {
+      reply->OpenDocument("transactions");
+      op.service().transactions->AppendServerStatus(reply);
+      reply->Close();
+    }
     reply->OpenDocument("metrics");
     reply->OpenDocument("cursor");
     reply->AppendInt64("timedOut", st->cursors_timed_out.load());

@@ -271,17 +271,13 @@ std::shared_ptr<SessionTxnState> TransactionRegistry::Get(const std::string& lsi
   return s;
 }
 
-namespace {
-
-// Ends the open transaction of a locked session record.
-void AbortLocked(SessionTxnState& s) {
+void TransactionRegistry::AbortLocked(SessionTxnState& s) {
   if (s.state != TxnState::kInProgress) return;
   if (s.txn) s.txn->ReleaseLocks();
   s.txn.reset();
   s.state = TxnState::kAborted;
+  total_aborted_.fetch_add(1, std::memory_order_relaxed);
 }
-
-}  // namespace
 
 Status TransactionRegistry::CheckOut(const CommandSpec& spec, OperationContext& op) {
   if (!op.lsid || !op.txn_number) return Status::OK();
@@ -339,6 +335,7 @@ Status TransactionRegistry::CheckOut(const CommandSpec& spec, OperationContext& 
     s->txn_number = n;
     s->txn = std::make_shared<Transaction>(engine_, locks_, *op.lsid, key.value(), n);
     s->state = TxnState::kInProgress;
+    total_started_.fetch_add(1, std::memory_order_relaxed);
     s->commit_ts = bson::Timestamp{};
     s->started = std::chrono::steady_clock::now();
   } else {
@@ -433,8 +430,10 @@ Status TransactionRegistry::Commit(OperationContext& op) {
   s->txn.reset();
   if (!committed.ok()) {
     s->state = TxnState::kAborted;
+    total_aborted_.fetch_add(1, std::memory_order_relaxed);
     return committed.status();
   }
+  total_committed_.fetch_add(1, std::memory_order_relaxed);
   for (const auto& c : txn->created()) op.service().catalog->Publish(c);
   s->state = TxnState::kCommitted;
   s->commit_ts = committed.value();
@@ -487,6 +486,24 @@ size_t TransactionRegistry::AbortOlderThan(std::chrono::steady_clock::time_point
     }
   }
   return n;
+}
+
+void TransactionRegistry::AppendServerStatus(bson::Builder* out) {
+  int64_t active = 0, inactive = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [k, s] : sessions_) {
+      std::lock_guard<std::mutex> sl(s->mu);
+      if (s->state != TxnState::kInProgress) continue;
+      ++(s->in_use ? active : inactive);
+    }
+  }
+  out->AppendInt64("currentActive", active);
+  out->AppendInt64("currentInactive", inactive);
+  out->AppendInt64("currentOpen", active + inactive);
+  out->AppendInt64("totalAborted", total_aborted_.load(std::memory_order_relaxed));
+  out->AppendInt64("totalCommitted", total_committed_.load(std::memory_order_relaxed));
+  out->AppendInt64("totalStarted", total_started_.load(std::memory_order_relaxed));
 }
 
 size_t TransactionRegistry::OpenCount() {

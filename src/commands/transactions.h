@@ -22,6 +22,7 @@
 // Thread-safety: TransactionRegistry is thread-safe. A Transaction is used by one
 // command at a time (its session is checked out while the command runs).
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -34,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "bson/builder.h"
 #include "bson/document.h"
 #include "catalog/catalog.h"
 #include "commands/operation_context.h"
@@ -144,12 +146,20 @@ class TransactionRegistry {
   size_t AbortOlderThan(std::chrono::steady_clock::time_point cutoff);
   // Number of transactions in progress (serverStatus-like checks, tests).
   size_t OpenCount();
+  // serverStatus's `transactions` section: currentActive (running a command),
+  // currentInactive, currentOpen, totalStarted, totalCommitted, totalAborted.
+  void AppendServerStatus(bson::Builder* out);
 
  private:
   std::shared_ptr<SessionTxnState> Get(const std::string& lsid_key, bool create);
+  // Ends the open transaction of a session whose lock the caller holds.
+  void AbortLocked(SessionTxnState& s);
 
   storage::Engine* engine_;
   std::shared_ptr<TxnLockTable> locks_;
+  std::atomic<int64_t> total_started_{0};
+  std::atomic<int64_t> total_committed_{0};
+  std::atomic<int64_t> total_aborted_{0};
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<SessionTxnState>> sessions_;
 

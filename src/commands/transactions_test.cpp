@@ -186,6 +186,13 @@ TEST_F(TransactionsTest, AbortDiscardsEverything) {
   EXPECT_TRUE(Find(R"({"find": "c"})").empty());
   EXPECT_EQ(Code(Run(R"({"commitTransaction": 1})", t)), kNoSuchTransaction);
   EXPECT_EQ(txns_->OpenCount(), 0u);
+  bson::Builder status;
+  txns_->AppendServerStatus(&status);
+  bson::Doc doc = status.Done();
+  EXPECT_EQ(doc.view()["totalStarted"].NumberInt64(), 1);
+  EXPECT_EQ(doc.view()["totalAborted"].NumberInt64(), 1);
+  EXPECT_EQ(doc.view()["totalCommitted"].NumberInt64(), 0);
+  EXPECT_EQ(doc.view()["currentOpen"].NumberInt64(), 0);
 }
 
 TEST_F(TransactionsTest, StateMachineErrors) {
