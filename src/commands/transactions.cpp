@@ -255,7 +255,9 @@ void TransactionRegistry::StartReaper(std::function<int64_t()> lifetime_seconds)
       reaper_cv_.wait_for(l, std::chrono::seconds(1));
       if (stopping_) break;
       l.unlock();
-      AbortOlderThan(std::chrono::steady_clock::now() - std::chrono::seconds(lifetime_seconds()));
+      auto now = std::chrono::steady_clock::now();
+      AbortOlderThan(now - std::chrono::seconds(lifetime_seconds()));
+      ForgetIdleSince(now - std::chrono::milliseconds(kLocalSessionTimeoutMillis));
       l.lock();
     }
   });
@@ -386,6 +388,7 @@ Status TransactionRegistry::CheckOut(const CommandSpec& spec, OperationContext& 
     return refused;
   }
   s->in_use = true;
+  s->last_use = std::chrono::steady_clock::now();
   op.txn = s->txn;
   op.txn_session = s;
   return Status::OK();
@@ -398,6 +401,7 @@ void TransactionRegistry::CheckIn(OperationContext& op, std::string_view command
   op.txn_session.reset();
   std::lock_guard<std::mutex> l(s->mu);
   s->in_use = false;
+  s->last_use = std::chrono::steady_clock::now();
   bool failed = !ok || (!reply.empty() && reply["writeErrors"].IsArray());
   if (failed && !IsCommitOrAbort(command) && s->txn == op.txn) AbortLocked(*s);
 }
@@ -483,6 +487,26 @@ size_t TransactionRegistry::AbortOlderThan(std::chrono::steady_clock::time_point
     if (s->state == TxnState::kInProgress && !s->in_use && s->started < cutoff) {
       AbortLocked(*s);
       ++n;
+    }
+  }
+  return n;
+}
+
+size_t TransactionRegistry::ForgetIdleSince(std::chrono::steady_clock::time_point cutoff) {
+  std::lock_guard<std::mutex> l(mu_);
+  size_t n = 0;
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    bool idle;
+    {
+      std::lock_guard<std::mutex> sl(it->second->mu);
+      const SessionTxnState& s = *it->second;
+      idle = s.state != TxnState::kInProgress && !s.in_use && s.last_use < cutoff;
+    }
+    if (idle) {
+      it = sessions_.erase(it);
+      ++n;
+    } else {
+      ++it;
     }
   }
   return n;

@@ -113,6 +113,7 @@ struct SessionTxnState {
   std::shared_ptr<Transaction> txn;  // while in progress
   bson::Timestamp commit_ts;         // once committed (null: it wrote nothing)
   std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point last_use;
   bool in_use = false;
 };
 
@@ -122,7 +123,7 @@ class TransactionRegistry {
   ~TransactionRegistry();
 
   // Starts the reaper thread: every second it aborts transactions (not running a
-  // command) older than lifetime_seconds() seconds.
+  // command) older than lifetime_seconds() seconds, and forgets idle sessions.
   void StartReaper(std::function<int64_t()> lifetime_seconds);
 
   // Before a command with an lsid runs. Inside a transaction (autocommit:false): starts
@@ -144,6 +145,11 @@ class TransactionRegistry {
   // Aborts transactions started before `cutoff` that are not running a command; returns
   // how many (the reaper, and tests).
   size_t AbortOlderThan(std::chrono::steady_clock::time_point cutoff);
+  // Forgets sessions without an open transaction not used since `cutoff` (the reaper,
+  // after MongoDB's 30-minute logical session timeout), so idle clients cannot grow the
+  // registry forever. A forgotten session's commits are still answered from their
+  // commit records. Returns how many.
+  size_t ForgetIdleSince(std::chrono::steady_clock::time_point cutoff);
   // Number of transactions in progress (serverStatus-like checks, tests).
   size_t OpenCount();
   // serverStatus's `transactions` section: currentActive (running a command),

@@ -261,6 +261,22 @@ TEST_F(TransactionsTest, ReaperAbortsTransactionsPastTheirLifetime) {
   EXPECT_EQ(Code(Run(R"({"insert": "c", "documents": [{"_id": 1}]})", u)), 0);
 }
 
+TEST_F(TransactionsTest, IdleSessionsAreForgottenButTheirCommitsStayAnswerable) {
+  // Created first: two transactions creating one collection conflict on its catalog key.
+  ASSERT_EQ(Code(Run(R"({"create": "c"})")), 0);
+  Txn t{Lsid('m'), 2, true};
+  ASSERT_EQ(Code(Run(R"({"insert": "c", "documents": [{"_id": 1}]})", t)), 0);
+  Txn open{Lsid('n'), 1, true};
+  ASSERT_EQ(Code(Run(R"({"insert": "c", "documents": [{"_id": 2}]})", open)), 0);
+  t.start = false;
+  ASSERT_EQ(Code(Run(R"({"commitTransaction": 1})", t)), 0);
+  EXPECT_EQ(txns_->ForgetIdleSince(std::chrono::steady_clock::now() - std::chrono::minutes(30)), 0u);
+  // Only the session without an open transaction goes.
+  EXPECT_EQ(txns_->ForgetIdleSince(std::chrono::steady_clock::now() + std::chrono::seconds(1)), 1u);
+  EXPECT_EQ(txns_->OpenCount(), 1u);
+  EXPECT_EQ(Code(Run(R"({"commitTransaction": 1})", t)), 0);
+}
+
 TEST_F(TransactionsTest, EndedSessionAbortsItsTransaction) {
   Txn t{Lsid('i'), 1, true};
   ASSERT_EQ(Code(Run(R"({"insert": "c", "documents": [{"_id": 1}]})", t)), 0);
