@@ -451,7 +451,7 @@ Status HandleRefreshSessions(OperationContext&, const CommandRequest& req, bson:
   return CheckSessionIds(req);
 }
 
-Status HandleKillAllSessions(OperationContext&, const CommandRequest& req, bson::Builder*) {
+Status HandleKillAllSessions(OperationContext& op, const CommandRequest& req, bson::Builder*) {
   auto arg = req.body.first();
   if (!arg.IsArray()) {
     return Status(ErrorCodes::kTypeMismatch, "BSON field 'killAllSessions' is the wrong type '" +
@@ -462,6 +462,11 @@ Status HandleKillAllSessions(OperationContext&, const CommandRequest& req, bson:
     if (!e.IsObject()) {
       return Status(ErrorCodes::kTypeMismatch, "killAllSessions takes {user, db} documents");
     }
+  }
+  // An empty list means every session. Sessions are not tracked per user, so a list of
+  // users aborts nothing rather than other users' transactions.
+  if (arg.Obj().empty() && op.service().transactions) {
+    op.service().transactions->AbortOlderThan(std::chrono::steady_clock::time_point::max());
   }
   return Status::OK();
 }

@@ -143,7 +143,7 @@ class TransactionRegistry {
   // endSessions / killSessions: aborts the session's open transaction.
   void AbortSession(const std::string& lsid_key);
   // Aborts transactions started before `cutoff` that are not running a command; returns
-  // how many (the reaper, and tests).
+  // how many (the reaper, killAllSessions with time_point::max(), and tests).
   size_t AbortOlderThan(std::chrono::steady_clock::time_point cutoff);
   // Forgets sessions without an open transaction not used since `cutoff` (the reaper,
   // after MongoDB's 30-minute logical session timeout), so idle clients cannot grow the

@@ -150,7 +150,7 @@ test('pre-images of a transaction\'s operations: two updates of one document, ea
   assert.deepEqual(events.slice(0, 2).map((e) => e.fullDocument), [{ _id: 1, n: 1 }, { _id: 1, n: 11 }]);
 });
 
-test('transactionLifetimeLimitSeconds, killSessions and endSessions abort open transactions', async () => {
+test('transactionLifetimeLimitSeconds, killSessions, killAllSessions and endSessions abort open transactions', async () => {
   const admin = client.db('admin');
   const coll = client.db('txn_e2e').collection('ends');
   await coll.drop().catch(() => {});
@@ -182,6 +182,10 @@ test('transactionLifetimeLimitSeconds, killSessions and endSessions abort open t
     await otherAdmin.command({ endSessions: [ended.id] });
     await expectAborted(ended, 'endSessions');
 
+    const all = await begin('killedAll');
+    await otherAdmin.command({ killAllSessions: [] });
+    await expectAborted(all, 'killAllSessions');
+
     const before = await admin.command({ getParameter: 1, transactionLifetimeLimitSeconds: 1 });
     await admin.command({ setParameter: 1, transactionLifetimeLimitSeconds: 1 });
     try {
@@ -196,7 +200,7 @@ test('transactionLifetimeLimitSeconds, killSessions and endSessions abort open t
   }
   // Nothing of them was written, and their keys are free again.
   assert.deepEqual((await coll.find({}).toArray()).map((d) => d._id), ['seed']);
-  await coll.insertMany([{ _id: 'killed' }, { _id: 'ended' }, { _id: 'expired' }]);
+  await coll.insertMany([{ _id: 'killed' }, { _id: 'ended' }, { _id: 'killedAll' }, { _id: 'expired' }]);
 });
 
 function mongosh(uri, script) {
