@@ -18,7 +18,7 @@ START=$(date +%s)
 
 # The drivers' spec tests live in shared/, beside the repo; they are read, never copied.
 SPEC=../shared/spec/source
-UNIFIED_DIRS=("$SPEC/crud/tests/unified" "$SPEC/change-streams/tests/unified"
+UNIFIED_DIRS=("$SPEC/crud/tests/unified" "$SPEC/change-streams/tests/unified" "$SPEC/transactions/tests/unified"
   "$SPEC/retryable-writes/tests/unified" "$SPEC/retryable-reads/tests/unified")
 
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/brook-test-logs.XXXXXX")

@@ -39,6 +39,9 @@ struct ServerStats;     // server_stats.h
 struct ServerOptions;   // server_options.h
 class LogBuffer;        // log_buffer.h: recent log lines for getLog
 class AuthManager;      // auth_manager.h: users, roles, access control
+class TransactionRegistry;  // transactions.h: sessions' multi-document transactions
+class Transaction;          // transactions.h
+struct SessionTxnState;     // transactions.h
 struct AuthSession;     // auth_manager.h: one connection's login state
 
 // The server's structured logger, handed down so commands can log without calling up.
@@ -55,6 +58,7 @@ struct ServiceContext {
   ServerStats* stats = nullptr;
   LogBuffer* log_buffer = nullptr;
   AuthManager* auth = nullptr;
+  TransactionRegistry* transactions = nullptr;
   LogFunction log = nullptr;
   std::chrono::system_clock::time_point start_time;
   bson::ObjectId process_id;  // topologyVersion.processId, fixed per process
@@ -151,6 +155,10 @@ class OperationContext {
   // another attempt of the same statement may have committed meanwhile, so retryable
   // writes must look for their record again.
   int write_conflict_retries = 0;
+
+  // Set by TransactionRegistry::CheckOut while the command runs inside a transaction.
+  std::shared_ptr<Transaction> txn;
+  std::shared_ptr<SessionTxnState> txn_session;
 
   bool DeadlinePassed() const {
     return deadline && std::chrono::steady_clock::now() >= *deadline;

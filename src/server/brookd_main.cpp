@@ -25,6 +25,7 @@
 #include "commands/server_options.h"
 #include "commands/server_stats.h"
 #include "commands/sessions.h"
+#include "commands/transactions.h"
 #include "server/logging.h"
 #include "server/server.h"
 #include "storage/engine.h"
@@ -271,6 +272,10 @@ int Main(int argc, char** argv) {
   {
     commands::CursorRegistry cursors(&stats);
     commands::SessionCatalog sessions(engine.value().get());
+    commands::TransactionRegistry transactions(engine.value().get());
+    transactions.StartReaper([&options] {
+      return options.parameters->GetInt(commands::kParamTransactionLifetimeLimitSeconds);
+    });
 
     commands::ServiceContext service;
     service.options = &options;
@@ -278,6 +283,7 @@ int Main(int argc, char** argv) {
     service.catalog = catalog.value().get();
     service.cursors = &cursors;
     service.sessions = &sessions;
+    service.transactions = &transactions;
     service.failpoints = &failpoints;
     service.stats = &stats;
     service.log_buffer = &log_buffer;
