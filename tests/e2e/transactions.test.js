@@ -7,21 +7,17 @@
 // stream rebuilds the final balances), and SIGKILL during commits (a transaction is all
 // or nothing, on disk and in the stream, and an acknowledged commit survives).
 //
-// TXN_TRANSFER_SECONDS sets how long the transfer test runs (the issue's full run is
-// 60 s; the default is 10 s to keep the suite short). TXN_CRASH_CYCLES sets the number of
-// kill/restart cycles of the crash test (default 3).
+// TXN_TRANSFER_SECONDS sets how long the transfer test runs (default 60 s, the issue's
+// run; shorten it when iterating). TXN_CRASH_CYCLES sets the number of kill/restart
+// cycles of the crash test (default 3).
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
-const { execFile } = require('node:child_process');
-const { MongoClient, Long, BSON } = require('mongodb');
+const { MongoClient, Long } = require('mongodb');
 const { decodeResumeToken } = require('mongodb-resumetoken-decoder');
 const { startBrookd } = require('./lib/brookd');
+const { Mongosh, steps, stepHelper } = require('./lib/mongosh');
 
-const MONGOSH = path.join(__dirname, 'node_modules', '.bin', 'mongosh');
-const TRANSFER_SECONDS = Number(process.env.TXN_TRANSFER_SECONDS || 10);
+const TRANSFER_SECONDS = Number(process.env.TXN_TRANSFER_SECONDS || 60);
 const CRASH_CYCLES = Number(process.env.TXN_CRASH_CYCLES || 3);
 
 let srv;
@@ -203,27 +199,8 @@ test('transactionLifetimeLimitSeconds, killSessions, killAllSessions and endSess
   await coll.insertMany([{ _id: 'killed' }, { _id: 'ended' }, { _id: 'killedAll' }, { _id: 'expired' }]);
 });
 
-function mongosh(uri, script) {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-mongosh-txn-home-'));
-  fs.writeFileSync(path.join(home, 'mongosh.conf'), 'mongosh:\n  forceDisableTelemetry: true\n  updateURL: ""\n');
-  const file = path.join(home, 'script.js');
-  fs.writeFileSync(file, script);
-  const env = {
-    ...process.env,
-    HOME: home,
-    MONGOSH_FORCE_DISABLE_TELEMETRY_FOR_TESTING: '1',
-    MONGOSH_GLOBAL_CONFIG_FILE_FOR_TESTING: path.join(home, 'mongosh.conf'),
-  };
-  return new Promise((resolve) => {
-    execFile(MONGOSH, [uri, '--quiet', '--norc', '--file', file], { env, timeout: 60000 }, (err, stdout, stderr) => {
-      fs.rmSync(home, { recursive: true, force: true });
-      resolve({ code: err ? err.code ?? 1 : 0, stdout, stderr });
-    });
-  });
-}
-
 const MONGOSH_SCRIPT = String.raw`
-const step = (name, value) => print('STEP ' + name + ' ' + EJSON.stringify(value, { relaxed: false }));
+${stepHelper(false)}
 const d = db.getSiblingDB('txn_mongosh');
 d.dropDatabase();
 d.acct.insertMany([{ _id: 'a', bal: 100 }, { _id: 'b', bal: 0 }]);
@@ -249,13 +226,10 @@ cs.close();
 `;
 
 test('withTransaction in mongosh with a change stream open', async () => {
-  const r = await mongosh(srv.uri, MONGOSH_SCRIPT);
+  const shell = new Mongosh('brook-mongosh-txn-home-');
+  const r = await shell.run(srv.uri, MONGOSH_SCRIPT).finally(() => shell.close());
   assert.equal(r.code, 0, `mongosh failed:\n${r.stderr}\n${r.stdout}`);
-  const s = {};
-  for (const line of r.stdout.split('\n')) {
-    const m = /^STEP (\S+) (.*)$/.exec(line.trim());
-    if (m) s[m[1]] = BSON.EJSON.parse(m[2], { relaxed: false });
-  }
+  const s = steps(r.stdout, { relaxed: false });
   assert.equal(s.before, null);
   assert.equal(s.inside, null, 'no event before the commit');
   assert.deepEqual(s.events.map((e) => `${e.operationType}:${e.documentKey._id}`),

@@ -12,8 +12,12 @@ const { BSON } = require('mongodb');
 
 const MONGOSH = path.join(__dirname, '..', 'node_modules', '.bin', 'mongosh');
 
-// The helper that scripts use to print a step.
-const STEP_HELPER = "const step = (name, value) => print('STEP ' + name + ' ' + EJSON.stringify(value, { relaxed: true }));";
+// The helper that scripts use to print a step; canonical (relaxed = false) keeps types
+// such as Long that relaxed EJSON turns into plain numbers.
+function stepHelper(relaxed = true) {
+  return `const step = (name, value) => print('STEP ' + name + ' ' + EJSON.stringify(value, { relaxed: ${relaxed} }));`;
+}
+const STEP_HELPER = stepHelper(true);
 
 class Mongosh {
   constructor(prefix = 'brook-mongosh-home-') {
@@ -44,13 +48,13 @@ class Mongosh {
   }
 }
 
-function steps(stdout) {
+function steps(stdout, { relaxed = true } = {}) {
   const out = {};
   for (const line of stdout.split('\n')) {
     const m = /^STEP (\S+) (.*)$/.exec(line.trim());
-    if (m) out[m[1]] = BSON.EJSON.parse(m[2], { relaxed: true });
+    if (m) out[m[1]] = BSON.EJSON.parse(m[2], { relaxed });
   }
   return out;
 }
 
-module.exports = { Mongosh, steps, STEP_HELPER };
+module.exports = { Mongosh, steps, stepHelper, STEP_HELPER };
