@@ -140,7 +140,9 @@ Status HandleHello(OperationContext& op, const CommandRequest& req, bson::Builde
   reply->Close();
   if (req.body.HasField("helloOk")) reply->AppendBool("helloOk", true);
   reply->AppendInt32("maxBsonObjectSize", 16 * 1024 * 1024);
-  reply->AppendInt32("maxMessageSizeBytes", 48000000);
+  // The configured limit, so drivers split their batches below it.
+  reply->AppendInt32("maxMessageSizeBytes",
+                     static_cast<int32_t>(svc.options ? svc.options->max_message_size_bytes : 48000000));
   reply->AppendInt32("maxWriteBatchSize", kMaxWriteBatchSize);
   reply->AppendDate("localTime", NowMillis());
   reply->AppendInt32("logicalSessionTimeoutMinutes", kLogicalSessionTimeoutMinutes);
