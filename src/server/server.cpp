@@ -36,6 +36,11 @@ Server::~Server() {
 
 Status Server::Listen() {
   const commands::ServerOptions* opts = service_.options;
+  if (opts && opts->tls.enabled()) {
+    auto ctx = MakeTlsContext(opts->tls);
+    if (!ctx.ok()) return ctx.status();
+    tls_context_ = std::move(ctx.value());
+  }
   std::string ip = opts ? opts->bind_ip : "127.0.0.1";
   int port = opts ? opts->port : 27017;
   std::error_code ec;
@@ -161,8 +166,11 @@ void Server::Run() {
 
   std::unique_lock lock(mu_);
   // Meanwhile this thread reaps idle cursors, as MongoDB's clientCursorMonitor does every
-  // 4 s; cursorTimeoutMillis is re-read each round so setParameter takes effect.
-  while (!cv_.wait_for(lock, std::chrono::seconds(4), [this] { return stop_requested_; })) {
+  // clientCursorMonitorFrequencySecs (4 s); cursorTimeoutMillis is re-read each round so
+  // setParameter takes effect.
+  const auto reap_every = std::chrono::seconds(
+      service_.options ? service_.options->parameters->GetInt(commands::kParamClientCursorMonitorFrequencySecs) : 4);
+  while (!cv_.wait_for(lock, reap_every, [this] { return stop_requested_; })) {
     lock.unlock();
     if (auto* cursors = service_.cursors) {
       if (service_.options) {

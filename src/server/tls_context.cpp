@@ -1,0 +1,106 @@
+#include "server/tls_context.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+namespace brook::server {
+namespace {
+
+Status Bad(const std::string& what, const std::error_code& ec) {
+  return Status(ErrorCodes::kInvalidOptions, what + ": " + ec.message());
+}
+
+// Maps --tlsDisabledProtocols onto OpenSSL's minimum and maximum versions. Disabling a
+// version in the middle (TLS1_2 but not 1_1 and 1_3) is not expressible as a range;
+// it disables everything below it too, which is only stricter.
+Status ApplyProtocols(SSL_CTX* ctx, const std::string& disabled) {
+  bool off10 = true, off11 = true, off12 = false, off13 = false;  // MongoDB's default
+  if (!disabled.empty()) {
+    off10 = off11 = false;
+    auto has = [&](const char* name) { return disabled.find(name) != std::string::npos; };
+    off10 = has("TLS1_0");
+    off11 = has("TLS1_1");
+    off12 = has("TLS1_2");
+    off13 = has("TLS1_3");
+  }
+  int min = TLS1_VERSION;
+  if (off10) min = TLS1_1_VERSION;
+  if (off10 && off11) min = TLS1_2_VERSION;
+  if (off10 && off11 && off12) min = TLS1_3_VERSION;
+  int max = off13 ? TLS1_2_VERSION : TLS1_3_VERSION;
+  if (off10 && off11 && off12 && off13) {
+    return Status(ErrorCodes::kInvalidOptions, "--tlsDisabledProtocols disables every TLS version");
+  }
+  if (SSL_CTX_set_min_proto_version(ctx, min) != 1 || SSL_CTX_set_max_proto_version(ctx, max) != 1) {
+    return Status(ErrorCodes::kInvalidOptions, "cannot restrict the TLS protocol versions");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+StatusWith<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const commands::TlsOptions& tls) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  std::error_code ec;
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::single_dh_use,
+                   ec);
+  if (ec) return Bad("cannot set TLS options", ec);
+  BROOK_RETURN_IF_ERROR(ApplyProtocols(ctx->native_handle(), tls.disabled_protocols));
+
+  if (!tls.certificate_key_file_password.empty()) {
+    std::string password = tls.certificate_key_file_password;
+    ctx->set_password_callback(
+        [password](std::size_t, asio::ssl::context::password_purpose) { return password; }, ec);
+    if (ec) return Bad("cannot set the key password", ec);
+  }
+  // One PEM file holds the certificate (with its chain) and the private key, as MongoDB's
+  // --tlsCertificateKeyFile does.
+  ctx->use_certificate_chain_file(tls.certificate_key_file, ec);
+  if (ec) return Bad("cannot read the certificate in --tlsCertificateKeyFile " + tls.certificate_key_file, ec);
+  ctx->use_private_key_file(tls.certificate_key_file, asio::ssl::context::pem, ec);
+  if (ec) return Bad("cannot read the private key in --tlsCertificateKeyFile " + tls.certificate_key_file, ec);
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    return Status(ErrorCodes::kInvalidOptions,
+                  "the private key in " + tls.certificate_key_file + " does not match its certificate");
+  }
+
+  if (!tls.ca_file.empty()) {
+    ctx->load_verify_file(tls.ca_file, ec);
+    if (ec) return Bad("cannot read --tlsCAFile " + tls.ca_file, ec);
+    // Tell clients which CAs we accept, so one with several certificates picks the right one.
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.ca_file.c_str())) {
+      SSL_CTX_set_client_CA_list(ctx->native_handle(), names);
+    }
+    int mode = asio::ssl::verify_peer;
+    if (!tls.allow_connections_without_certificates) mode |= asio::ssl::verify_fail_if_no_peer_cert;
+    ctx->set_verify_mode(mode, ec);
+    if (ec) return Bad("cannot set the client certificate mode", ec);
+    if (tls.allow_invalid_certificates) {
+      ctx->set_verify_callback([](bool, asio::ssl::verify_context&) { return true; }, ec);
+      if (ec) return Bad("cannot set the certificate check", ec);
+    }
+    // Verifying peers with session resumption needs a session id context.
+    static constexpr unsigned char kSessionContext[] = "brookd";
+    SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionContext, sizeof(kSessionContext) - 1);
+  } else {
+    ctx->set_verify_mode(asio::ssl::verify_none, ec);
+    if (ec) return Bad("cannot set the client certificate mode", ec);
+  }
+  return ctx;
+}
+
+std::string PeerCertificateSubject(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (!cert) return "";
+  std::string subject;
+  if (char* line = X509_NAME_oneline(X509_get_subject_name(cert), nullptr, 0)) {
+    subject = line;
+    OPENSSL_free(line);
+  }
+  X509_free(cert);
+  return subject;
+}
+
+}  // namespace brook::server
