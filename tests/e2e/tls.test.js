@@ -12,6 +12,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { execFile, spawnSync } = require('node:child_process');
@@ -202,6 +203,31 @@ test('net.tls.* in a YAML config: optional client certificates', async () => {
     } finally {
       await c.close();
     }
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('a TLS handshake that stalls is ended by messageReceiveTimeoutMillis', async () => {
+  const srv = await startBrookd({
+    args: ['--tlsMode', 'preferTLS', '--tlsCertificateKeyFile', certs.server, '--setParameter', 'messageReceiveTimeoutMillis=500'],
+  });
+  try {
+    const socket = net.connect({ host: '127.0.0.1', port: srv.port });
+    await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+    // The start of a ClientHello record, then nothing.
+    socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]));
+    const closed = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), 10000);
+      socket.once('close', () => { clearTimeout(timer); resolve(true); });
+      socket.on('error', () => {});
+      socket.resume();
+    });
+    socket.destroy();
+    assert.ok(closed, 'a stalled TLS handshake kept its connection');
+    assert.match(srv.log(), /did not arrive in full within messageReceiveTimeoutMillis/);
+    // Others are served meanwhile.
+    assert.deepEqual(await roundTrip(srv, tlsWithCa(), 'after-stall'), { tag: 'after-stall' });
   } finally {
     await srv.stop();
   }
