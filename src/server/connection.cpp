@@ -133,22 +133,22 @@ asio::awaitable<bool> Connection::StartSession() {
   const commands::ServerOptions* opts = server_.service().options;
   asio::ssl::context* tls_context = server_.tls_context();
   if (!opts || !opts->tls.enabled() || !tls_context) co_return true;
-  // Waiting for the first byte is not a half-received message: a pooled connection may
-  // stay idle before its first request, so no deadline yet.
-  unsigned char first = 0;
-  std::error_code ec;
-  size_t n = co_await socket_.async_receive(asio::buffer(&first, 1), asio::socket_base::message_peek,
-                                            asio::redirect_error(asio::use_awaitable, ec));
-  if (ec || n == 0) co_return false;
-  if (first != kTlsHandshakeRecord) {
+  // The first 16 bytes decide (IsTlsClientHello); both a ClientHello and a message
+  // header are at least that long. They are read, not peeked, so a client that stalls
+  // part-way hits the receive deadline, and the TLS handshake is handed the bytes
+  // already read.
+  if (!co_await Fill(wire::kHeaderSize)) co_return false;
+  if (!IsTlsClientHello(std::string_view(buf_.get(), have_))) {
     // Plain: fine unless TLS is required, in which case the first request gets an
     // answer that says why, instead of a bare reset the user has to guess about.
     refuse_plain_ = opts->tls.mode == commands::TlsMode::kRequireTls;
     co_return true;
   }
   tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket>>(std::move(socket_), *tls_context);
-  ArmDeadline();
-  co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+  std::error_code ec;
+  co_await tls_->async_handshake(asio::ssl::stream_base::server, asio::buffer(buf_.get(), have_),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+  have_ = 0;
   DisarmDeadline();
   if (ec) {
     bson::Builder attr;
@@ -236,7 +236,7 @@ asio::awaitable<void> Connection::Serve() {
       bson::Builder attr;
       attr.AppendString("remote", client_.remote);
       attr.AppendString("error", header.status().reason());
-      const bool tls_hello = static_cast<unsigned char>(buf_[0]) == kTlsHandshakeRecord && buf_[1] == 0x03;
+      const bool tls_hello = IsTlsClientHello(std::string_view(buf_.get(), wire::kHeaderSize));
       Log('W', "NETWORK", 22988, ctx(),
           tls_hello ? "TLS handshake received but the server runs with --tlsMode disabled. Ending connection"
                     : "Error receiving request from client. Ending connection from remote",

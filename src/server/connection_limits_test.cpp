@@ -146,6 +146,24 @@ TEST_F(ConnectionLimitsTest, SlowButSteadyMessageUnderTheTimeoutIsServed) {
   EXPECT_EQ(pong.view()["ok"].NumberDouble(), 1.0);
 }
 
+TEST(TlsContext, TellsAClientHelloFromAMessageThatStartsLikeOne) {
+  // A ClientHello's first 16 bytes: record header (handshake, TLS 1.0 record version,
+  // length), handshake header (ClientHello, length), client version, random.
+  const unsigned char hello[16] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01,
+                                   0xfc, 0x03, 0x03, 0x5a, 0x17, 0x9e, 0x44, 0x21};
+  EXPECT_TRUE(IsTlsClientHello(std::string_view(reinterpret_cast<const char*>(hello), 16)));
+  EXPECT_FALSE(IsTlsClientHello(std::string_view(reinterpret_cast<const char*>(hello), 15)));
+  // Messages of 278 and 790 bytes start with 0x16 and 0x16 0x03: their opcode says
+  // they are messages.
+  for (int32_t length : {278, 790}) {
+    for (auto op : {wire::OpCode::kMsg, wire::OpCode::kQuery, wire::OpCode::kCompressed}) {
+      char header[16];
+      wire::WriteHeader(wire::MessageHeader{length, 0x0316, 0, static_cast<int32_t>(op)}, header);
+      EXPECT_FALSE(IsTlsClientHello(std::string_view(header, 16))) << length;
+    }
+  }
+}
+
 TEST(TlsContext, RefusesMissingFilesAndImpossibleProtocols) {
   commands::TlsOptions tls;
   tls.mode = commands::TlsMode::kRequireTls;

@@ -4,6 +4,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "wire/message.h"
+
 namespace brook::server {
 namespace {
 
@@ -89,6 +91,14 @@ StatusWith<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const commands::T
     if (ec) return Bad("cannot set the client certificate mode", ec);
   }
   return ctx;
+}
+
+bool IsTlsClientHello(std::string_view first16) {
+  if (first16.size() < static_cast<size_t>(wire::kHeaderSize)) return false;
+  if (static_cast<unsigned char>(first16[0]) != kTlsHandshakeRecord || first16[1] != 0x03) return false;
+  const int32_t op_code = wire::ReadLE32(first16.data() + 12);
+  return op_code != static_cast<int32_t>(wire::OpCode::kMsg) && op_code != static_cast<int32_t>(wire::OpCode::kQuery) &&
+         op_code != static_cast<int32_t>(wire::OpCode::kCompressed);
 }
 
 std::string PeerCertificateSubject(SSL* ssl) {

@@ -106,6 +106,16 @@ test('allowTLS: TLS and plain clients share one port', async () => {
       await plain.close();
     }
 
+    // Plain messages whose first bytes look like a TLS record (lengths 278 = 0x116 and
+    // 790 = 0x316 start with 0x16, 0x16 0x03) are still read as messages.
+    for (const length of [278, 790]) {
+      const base = opMsg({ ping: 1, pad: '', $db: 'admin' }).length;
+      const msg = opMsg({ ping: 1, pad: 'x'.repeat(length - base), $db: 'admin' });
+      assert.equal(msg.length, length);
+      const r = await exchange(srv.port, msg);
+      assert.equal(r.replies[0]?.doc.ok, 1, `a ${length}-byte plain message was not served: ${JSON.stringify(r)}`);
+    }
+
     // Without the CA the driver rejects the server's certificate: the server is not
     // trusted by accident.
     await assertRefused(srv, { tls: true }, 'a TLS client that does not trust the CA');
