@@ -114,6 +114,12 @@ test('a non-loopback address needs --auth, or --insecure on purpose', async () =
     const all = spawnSync(brookdPath(), ['--bind_ip_all', '--port', '0', '--dbpath', dbpath],
       { encoding: 'utf8', timeout: 20000 });
     assert.equal(all.status, 2);
+    // The YAML config follows the same rule as the flags.
+    const config = path.join(dbpath, 'open.yaml');
+    fs.writeFileSync(config, 'net:\n  bindIp: 0.0.0.0\n  port: 0\n');
+    const yaml = spawnSync(brookdPath(), ['--config', config, '--dbpath', dbpath], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(yaml.status, 2, `started from a config binding 0.0.0.0 without auth: ${yaml.stdout}${yaml.stderr}`);
+    assert.match(yaml.stderr, /without access control/);
   } finally {
     fs.rmSync(dbpath, { recursive: true, force: true });
   }
