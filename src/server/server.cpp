@@ -62,14 +62,29 @@ Status Server::Listen() {
 asio::awaitable<void> Server::AcceptLoop() {
   commands::ServerStats* stats = service_.stats;
   const int64_t max_conns = service_.options ? service_.options->max_conns : 10000;
+  bool accept_failing = false;
   for (;;) {
     std::error_code ec;
     asio::ip::tcp::socket socket = co_await acceptor_.async_accept(
         asio::make_strand(io_), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (shutting_down_.load() || ec == asio::error::operation_aborted) co_return;
-      continue;  // e.g. EMFILE: keep serving the connections we have
+      // E.g. EMFILE: keep serving the connections we have. The refused connection stays
+      // in the backlog, so accepting again at once would fail at once, in a loop that
+      // burns a core; pause instead, and say why once per episode.
+      if (!accept_failing) {
+        bson::Builder attr;
+        attr.AppendString("error", ec.message());
+        Log('W', "NETWORK", 23024, "listener", "Error accepting new connection; pausing new connections",
+            attr.Done());
+      }
+      accept_failing = true;
+      asio::steady_timer pause(acceptor_.get_executor(), std::chrono::milliseconds(100));
+      std::error_code wait_ec;
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
+      continue;
     }
+    accept_failing = false;
     std::string remote;
     {
       std::error_code rec;

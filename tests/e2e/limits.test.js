@@ -175,6 +175,52 @@ test('maxConns: the connection over the limit is closed, everyone else served', 
   });
 });
 
+// CPU seconds a process has used (utime + stime from /proc/<pid>/stat).
+function cpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;  // clock ticks; 100 on Linux
+}
+
+test('out of file descriptors: accepting pauses, held connections are served, then it recovers', async () => {
+  // A hard limit far below maxConns: the operating system, not brookd, refuses first.
+  const srv = await startBrookd({ wrap: ['prlimit', '--nofile=150:150', '--'] });
+  const held = await connectRaw(srv.port);
+  const flood = [];
+  try {
+    assert.match(srv.log(), /too low for maxConns/);
+    for (let i = 0; i < 250; i++) {
+      const s = net.connect({ host: '127.0.0.1', port: srv.port });
+      s.on('error', () => {});
+      flood.push(s);
+    }
+    await sleep(500);
+    // While accept fails with EMFILE the listener must not spin: it pauses.
+    const before = cpuSeconds(srv.proc.pid);
+    await sleep(3000);
+    const used = cpuSeconds(srv.proc.pid) - before;
+    assert.ok(used < 0.5, `brookd used ${used} s of CPU in 3 s while out of descriptors`);
+    const pong = await request(held, opMsg({ ping: 1, $db: 'admin' }));
+    assert.equal(pong.ok, 1);
+    const pauses = (srv.log().match(/pausing new connections/g) ?? []).length;
+    assert.ok(pauses >= 1 && pauses <= 5, `${pauses} "pausing" log lines`);
+  } finally {
+    for (const s of flood) s.destroy();
+    held.destroy();
+  }
+  try {
+    let ok = false;
+    for (let i = 0; i < 50 && !ok; i++) {
+      const r = await exchange(srv.port, opMsg({ ping: 1, $db: 'admin' }));
+      ok = r.replies[0]?.doc.ok === 1;
+      if (!ok) await sleep(100);
+    }
+    assert.ok(ok, 'no new connection accepted once descriptors were free again');
+  } finally {
+    await srv.stop();
+  }
+});
+
 test(`${IDLE_CONNECTIONS} idle connections while the server keeps serving`, { timeout: 180000 }, async () => {
   const limit = ensureFileLimit(IDLE_CONNECTIONS + 500);
   assert.ok(limit === 0 || limit >= IDLE_CONNECTIONS + 100, `cannot raise the open-file limit (${limit})`);

@@ -9,7 +9,8 @@
 //   await srv.stop();    // SIGTERM (SIGKILL after 10 s) and delete the temp dirs
 //
 // options.probeTls: tls.connect options for the readiness probe, for servers that refuse
-// plain connections (--tlsMode requireTLS).
+// plain connections (--tlsMode requireTLS). options.wrap: a command prefix that execs
+// brookd, e.g. ['prlimit', '--nofile=120:120', '--'] (the pid stays brookd's).
 //
 // BROOKD overrides the binary; BROOK_KEEP_TMP=1 keeps the temp dirs for post-mortems.
 const { spawn } = require('node:child_process');
@@ -49,7 +50,7 @@ process.on('exit', () => {
 });
 
 class Brookd {
-  constructor({ port, root, extraArgs, env, probeTls }) {
+  constructor({ port, root, extraArgs, env, probeTls, wrap }) {
     this.port = port;
     this.host = '127.0.0.1';
     this.root = root;
@@ -58,6 +59,7 @@ class Brookd {
     this.extraArgs = extraArgs;
     this.env = env;
     this.probeTls = probeTls;
+    this.wrap = wrap ?? [];
     this.proc = null;
     this.starts = 0;
     fs.mkdirSync(this.dbpath, { recursive: true });
@@ -106,7 +108,8 @@ class Brookd {
     // show what the server said; we do not rely on --logpath for that.
     const fd = fs.openSync(this.logPath, 'a');
     fs.writeSync(fd, `\n=== start #${this.starts}: ${bin} ${this.args().join(' ')}\n`);
-    const proc = spawn(bin, this.args(), { stdio: ['ignore', fd, fd], env: { ...process.env, ...this.env } });
+    const argv = [...this.wrap, bin, ...this.args()];
+    const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, fd], env: { ...process.env, ...this.env } });
     fs.closeSync(fd);
     this.proc = proc;
     proc.exitInfo = null;
@@ -202,7 +205,7 @@ async function startBrookd(options = {}) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-e2e-'));
-    const srv = new Brookd({ port: await freePort(), root, extraArgs: options.args ?? [], env: options.env ?? {}, probeTls: options.probeTls });
+    const srv = new Brookd({ port: await freePort(), root, extraArgs: options.args ?? [], env: options.env ?? {}, probeTls: options.probeTls, wrap: options.wrap });
     try {
       await srv.start();
       return srv;
