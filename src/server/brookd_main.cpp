@@ -165,6 +165,22 @@ void RaiseFileLimit(int64_t max_conns) {
   }
 }
 
+// getCmdLineOpts.argv, with secrets replaced as MongoDB does ("<password>"), since
+// monitoring users may read it.
+std::vector<std::string> RedactedArgv(int argc, char** argv) {
+  constexpr std::string_view kSecret = "--tlsCertificateKeyFilePassword";
+  std::vector<std::string> out(argv, argv + argc);
+  for (size_t i = 0; i < out.size(); ++i) {
+    std::string_view arg = out[i];
+    if (arg == kSecret && i + 1 < out.size()) {
+      out[++i] = "<password>";
+    } else if (arg.size() > kSecret.size() && arg.substr(0, kSecret.size()) == kSecret && arg[kSecret.size()] == '=') {
+      out[i] = std::string(kSecret) + "=<password>";
+    }
+  }
+  return out;
+}
+
 bson::Doc ParsedOptions(const CliValues& v, const std::map<std::string, std::string>& params) {
   bson::Builder b;
   if (!v.config.empty()) b.AppendString("config", v.config);
@@ -368,7 +384,7 @@ int Main(int argc, char** argv) {
   options.insecure = v.insecure;
   options.max_message_size_bytes = v.max_message_size_bytes;
   options.tls = tls;
-  options.argv.assign(argv, argv + argc);
+  options.argv = RedactedArgv(argc, argv);
   options.parsed = ParsedOptions(v, params);
 
   commands::LogBuffer log_buffer;

@@ -15,7 +15,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { execFile, spawnSync } = require('node:child_process');
+const { execFile, execFileSync, spawnSync } = require('node:child_process');
 const { MongoClient } = require('mongodb');
 const { startBrookd, brookdPath } = require('./lib/brookd');
 const { makeCerts } = require('./lib/certs');
@@ -249,6 +249,46 @@ test('TLS disabled (the default): a TLS client is refused, plain clients served'
     await assertRefused(srv, tlsWithCa(), 'a TLS client');
     assert.deepEqual(await roundTrip(srv, {}, 'plain'), { tag: 'plain' });
     assert.match(srv.log(), /TLS handshake received but the server runs with --tlsMode disabled/);
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('an encrypted server key with --tlsCertificateKeyFilePassword', async () => {
+  // The server's key re-encrypted (PKCS#8, AES-256), beside its certificate.
+  const serverPem = fs.readFileSync(certs.server, 'utf8');
+  const cert = serverPem.slice(0, serverPem.indexOf('-----BEGIN PRIVATE KEY-----'));
+  const encryptedKey = execFileSync('openssl', ['pkcs8', '-topk8', '-v2', 'aes-256-cbc', '-passout', 'pass:s3cret'],
+    { input: serverPem.slice(serverPem.indexOf('-----BEGIN PRIVATE KEY-----')), encoding: 'utf8' });
+  const pem = path.join(certs.dir, 'server-encrypted.pem');
+  fs.writeFileSync(pem, cert + encryptedKey);
+
+  const dbpath = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-tls-pw-'));
+  try {
+    const r = spawnSync(brookdPath(), ['--port', '0', '--dbpath', dbpath, '--tlsMode', 'requireTLS',
+      '--tlsCertificateKeyFile', pem, '--tlsCertificateKeyFilePassword', 'wrong'], { encoding: 'utf8', timeout: 20000 });
+    assert.notEqual(r.status, 0, 'started with the wrong key password');
+    assert.match(r.stdout + r.stderr, /cannot read the private key/);
+  } finally {
+    fs.rmSync(dbpath, { recursive: true, force: true });
+  }
+
+  const srv = await startBrookd({
+    args: ['--tlsMode', 'requireTLS', '--tlsCertificateKeyFile', pem, '--tlsCertificateKeyFilePassword', 's3cret'],
+    probeTls: { ca: fs.readFileSync(certs.ca), servername: 'localhost' },
+  });
+  try {
+    assert.deepEqual(await roundTrip(srv, tlsWithCa(), 'encrypted-key'), { tag: 'encrypted-key' });
+    // The password is never echoed back.
+    const c = client(srv, tlsWithCa());
+    try {
+      const opts = await c.db('admin').command({ getCmdLineOpts: 1 });
+      assert.doesNotMatch(JSON.stringify(opts), /s3cret/);
+      assert.ok(opts.argv.includes('<password>'), JSON.stringify(opts.argv));
+      assert.equal(opts.parsed.net.tls.mode, 'requireTLS');
+    } finally {
+      await c.close();
+    }
   } finally {
     await srv.stop();
   }
