@@ -177,12 +177,13 @@ asio::awaitable<bool> Connection::Fill(size_t need) {
       buf_ = std::move(bigger);
       cap_ = new_cap;
     }
+    // Waiting for the rest of a message that has begun: its clock runs. A message that
+    // arrives whole in one read (the usual case) never touches the timer.
     if (have_ > 0) ArmDeadline();
     std::error_code ec;
     size_t n = co_await ReadSome(buf_.get() + have_, cap_ - have_, ec);
     if (ec) co_return false;
     have_ += n;
-    ArmDeadline();  // the message's first byte starts its clock
   }
   co_return true;
 }
