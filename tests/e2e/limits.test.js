@@ -384,7 +384,12 @@ test('maxOpenChangeStreams: the stream over the limit is refused, the others kee
       assert.match(err.message, /maxOpenChangeStreams/);
       return true;
     });
-    // The refused one left no slot taken, and the open ones still deliver.
+    // Through the driver the same error reaches the application (not retried as a
+    // resumable error).
+    const refusedStream = db.collection('streams').watch();
+    await assert.rejects(refusedStream.tryNext(), /too many open change streams/);
+    await refusedStream.close();
+    // The refused ones left no slot taken, and the open ones still deliver.
     await db.collection('streams').insertOne({ x: 1 });
     let got = 0;
     for (let i = 0; i < 50 && got === 0; i++) {
