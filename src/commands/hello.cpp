@@ -65,7 +65,11 @@ Status ParseAwait(OperationContext& op, bson::View body) {
 std::string AdvertisedHost(const ServiceContext& service) {
   if (!service.options) return "127.0.0.1:27017";
   if (!service.options->advertise.empty()) return service.options->advertise;
-  return service.options->bind_ip + ":" + std::to_string(service.options->port);
+  // The first address of a --bind_ip list stands for the server.
+  auto addresses = SplitBindIp(service.options->bind_ip);
+  std::string host = addresses.empty() ? "127.0.0.1" : addresses.front();
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";  // IPv6 literal
+  return host + ":" + std::to_string(service.options->port);
 }
 
 void AppendOpTime(bson::Builder* b, std::string_view key, bson::Timestamp ts) {

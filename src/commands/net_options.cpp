@@ -72,17 +72,24 @@ Status ValidateTlsOptions(const TlsOptions& tls) {
   return Status::OK();
 }
 
-bool AllLoopback(std::string_view bind_ip) {
-  bool any = false;
+std::vector<std::string> SplitBindIp(std::string_view bind_ip) {
+  std::vector<std::string> out;
   while (!bind_ip.empty()) {
     size_t comma = bind_ip.find(',');
     std::string_view addr = Trim(bind_ip.substr(0, comma));
     bind_ip = comma == std::string_view::npos ? std::string_view() : bind_ip.substr(comma + 1);
-    if (addr.empty()) continue;
-    if (!IsLoopbackAddress(addr)) return false;
-    any = true;
+    if (!addr.empty()) out.emplace_back(addr);
   }
-  return any;
+  return out;
+}
+
+bool AllLoopback(std::string_view bind_ip) {
+  auto addresses = SplitBindIp(bind_ip);
+  if (addresses.empty()) return false;
+  for (const auto& addr : addresses) {
+    if (!IsLoopbackAddress(addr)) return false;
+  }
+  return true;
 }
 
 Status CheckBindSafety(std::string_view bind_ip, bool auth, bool insecure) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/status.h"
 
@@ -43,6 +44,10 @@ struct TlsOptions {
 // Checks the TLS options for consistency (a certificate when TLS is on, known protocol
 // names); BadValue with the flag to fix otherwise.
 Status ValidateTlsOptions(const TlsOptions& tls);
+
+// The entries of a --bind_ip list ("127.0.0.1, ::1" -> {"127.0.0.1", "::1"}), trimmed,
+// empty ones dropped.
+std::vector<std::string> SplitBindIp(std::string_view bind_ip);
 
 // Whether every address in a --bind_ip list ("127.0.0.1,::1", "localhost") is loopback.
 bool AllLoopback(std::string_view bind_ip);

@@ -21,7 +21,6 @@ Server::Server(commands::ServiceContext& service)
         return service.engine ? service.engine->durable() : bson::Timestamp{};
       }),
       dispatcher_(service, waiters_),
-      acceptor_(asio::make_strand(io_)),
       signals_(io_, SIGINT, SIGTERM) {
   if (service_.engine) service_.engine->SetWatermarkListener([this] { waiters_.OnWatermarksMoved(); });
   // killCursors ends the awaitData wait of a getMore on the killed cursor (CursorKilled).
@@ -41,31 +40,41 @@ Status Server::Listen() {
     if (!ctx.ok()) return ctx.status();
     tls_context_ = std::move(ctx.value());
   }
-  std::string ip = opts ? opts->bind_ip : "127.0.0.1";
+  auto addresses = commands::SplitBindIp(opts ? opts->bind_ip : "127.0.0.1");
+  if (addresses.empty()) return Status(ErrorCodes::kBadValue, "--bind_ip names no address");
   int port = opts ? opts->port : 27017;
-  std::error_code ec;
-  auto address = asio::ip::make_address(ip, ec);
-  if (ec) return Status(ErrorCodes::kBadValue, "invalid --bind_ip '" + ip + "': " + ec.message());
-  asio::ip::tcp::endpoint ep(address, static_cast<uint16_t>(port));
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status(ErrorCodes::kHostUnreachable,
-                  "Failed to listen on " + ip + ":" + std::to_string(port) + ": " + ec.message());
+  for (const auto& ip : addresses) {
+    std::error_code ec;
+    auto address = asio::ip::make_address(ip == "localhost" ? "127.0.0.1" : ip, ec);
+    if (ec) {
+      return Status(ErrorCodes::kBadValue,
+                    "invalid --bind_ip address '" + ip + "' (an IP address or localhost): " + ec.message());
+    }
+    // Port 0 asks the first bind for a free port; the others then take the same one.
+    asio::ip::tcp::endpoint ep(address, static_cast<uint16_t>(bound_port_ ? bound_port_ : port));
+    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(asio::make_strand(io_));
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec && address.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status(ErrorCodes::kHostUnreachable,
+                    "Failed to listen on " + ip + ":" + std::to_string(ep.port()) + ": " + ec.message());
+    }
+    bound_port_ = acceptor->local_endpoint(ec).port();
+    acceptors_.push_back(std::move(acceptor));
   }
-  bound_port_ = acceptor_.local_endpoint(ec).port();
   return Status::OK();
 }
 
-asio::awaitable<void> Server::AcceptLoop() {
+asio::awaitable<void> Server::AcceptLoop(asio::ip::tcp::acceptor& acceptor) {
   commands::ServerStats* stats = service_.stats;
   const int64_t max_conns = service_.options ? service_.options->max_conns : 10000;
   bool accept_failing = false;
   for (;;) {
     std::error_code ec;
-    asio::ip::tcp::socket socket = co_await acceptor_.async_accept(
+    asio::ip::tcp::socket socket = co_await acceptor.async_accept(
         asio::make_strand(io_), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (shutting_down_.load() || ec == asio::error::operation_aborted) co_return;
@@ -79,7 +88,7 @@ asio::awaitable<void> Server::AcceptLoop() {
             attr.Done());
       }
       accept_failing = true;
-      asio::steady_timer pause(acceptor_.get_executor(), std::chrono::milliseconds(100));
+      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
       std::error_code wait_ec;
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
       continue;
@@ -171,7 +180,7 @@ void Server::Run() {
     Log('I', "CONTROL", 23377, "signalProcessing", "Received signal", attr.Done());
     Shutdown();
   });
-  asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
+  for (auto& acceptor : acceptors_) asio::co_spawn(acceptor->get_executor(), AcceptLoop(*acceptor), asio::detached);
 
   int threads = service_.options ? service_.options->io_threads : 0;
   if (threads <= 0) threads = std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
@@ -200,10 +209,12 @@ void Server::Run() {
 
   Log('I', "CONTROL", 4784901, "signalProcessing", "Shutting down the network listener");
   shutting_down_.store(true);
-  asio::post(acceptor_.get_executor(), [this] {
-    std::error_code ec;
-    acceptor_.close(ec);
-  });
+  for (auto& acceptor : acceptors_) {
+    asio::post(acceptor->get_executor(), [a = acceptor.get()] {
+      std::error_code ec;
+      a->close(ec);
+    });
+  }
   signals_.cancel();
   waiters_.Shutdown();
   for (auto& [id, weak] : connections_) {

@@ -41,8 +41,9 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Loads the TLS certificates (when TLS is on), then binds bind_ip:port from the service
-  // options (port 0 picks a free port).
+  // Loads the TLS certificates (when TLS is on), then binds every address of the bind_ip
+  // list (IP literals, or localhost) to the port from the service options (port 0 picks
+  // a free port, shared by all the addresses).
   Status Listen();
   // Serves until Shutdown() or a SIGINT/SIGTERM; returns after the io threads stopped.
   void Run();
@@ -61,14 +62,15 @@ class Server {
  private:
   // One pass of the time-based pre-image removal (changestream/pre_image_retention.h).
   void ExpirePreImages();
-  asio::awaitable<void> AcceptLoop();
+  asio::awaitable<void> AcceptLoop(asio::ip::tcp::acceptor& acceptor);
 
   commands::ServiceContext& service_;
   asio::io_context io_;
   std::unique_ptr<asio::ssl::context> tls_context_;
   Waiters waiters_;
   Dispatcher dispatcher_;
-  asio::ip::tcp::acceptor acceptor_;
+  // One per --bind_ip address, all on the same port; each on its own strand.
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
   asio::signal_set signals_;
   int bound_port_ = 0;
   std::atomic<bool> shutting_down_{false};

@@ -16,9 +16,9 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { execFileSync, spawnSync } = require('node:child_process');
+const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const { MongoClient, BSON } = require('mongodb');
-const { startBrookd, brookdPath } = require('./lib/brookd');
+const { startBrookd, brookdPath, freePort } = require('./lib/brookd');
 const { exchange, opMsg } = require('./lib/wire');
 
 const DB = 'limits_e2e';
@@ -138,6 +138,32 @@ test('a non-loopback address needs --auth, or --insecure on purpose', async () =
     assert.doesNotMatch(authed.log(), /non-loopback address without access control/);
   } finally {
     await authed.stop();
+  }
+});
+
+test('--bind_ip takes a list of loopback addresses without needing --auth', async () => {
+  const dbpath = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-limits-list-'));
+  const port = await freePort();
+  // startBrookd passes its own --bind_ip, so this server is started by hand.
+  const proc = spawn(brookdPath(), ['--bind_ip', 'localhost, 127.0.0.2', '--port', String(port), '--dbpath', dbpath],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  proc.stdout.on('data', (d) => { output += d; });
+  proc.stderr.on('data', (d) => { output += d; });
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  try {
+    for (let i = 0; i < 200 && !/Waiting for connections/.test(output); i++) await sleep(50);
+    assert.match(output, /Waiting for connections/, output);
+    for (const host of ['127.0.0.1', '127.0.0.2']) {
+      const r = await exchange(port, opMsg({ hello: 1, $db: 'admin' }), { host });
+      assert.equal(r.replies[0]?.doc.ok, 1, `no hello on ${host}: ${JSON.stringify(r)}`);
+      // The first address of the list stands for the server.
+      assert.equal(r.replies[0].doc.me, `localhost:${port}`);
+    }
+  } finally {
+    proc.kill('SIGTERM');
+    await exited;
+    fs.rmSync(dbpath, { recursive: true, force: true });
   }
 });
 
