@@ -301,7 +301,8 @@ int Main(int argc, char** argv) {
     if (!given("--logpath")) v.logpath = from_file.logpath;
     if (!given("--maxConns")) v.max_conns = from_file.max_conns;
     if (!given("--auth")) v.auth = from_file.auth;
-    if (!given("--bind_ip_all")) v.bind_ip_all = from_file.bind_ip_all;
+    // An address given on the command line beats the file's bindIpAll too.
+    if (!given("--bind_ip_all") && !given("--bind_ip")) v.bind_ip_all = from_file.bind_ip_all;
     if (!given("--insecure")) v.insecure = from_file.insecure;
     if (!given("--maxMessageSizeBytes")) v.max_message_size_bytes = from_file.max_message_size_bytes;
     if (!given("--tlsMode")) v.tls_mode = from_file.tls_mode;

@@ -338,6 +338,40 @@ test('maxMessageSizeBytes: a larger message gets BSONObjectTooLarge, the connect
   });
 });
 
+test('the limits from a YAML config agree with the flags', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-limits-yaml-'));
+  const config = path.join(dir, 'brookd.yaml');
+  fs.writeFileSync(config, [
+    'net:',
+    '  bindIpAll: true',  // the command line's --bind_ip (from startBrookd) wins
+    '  maxIncomingConnections: 77',
+    '  maxMessageSizeBytes: 8192',
+    'setParameter:',
+    '  maxOpenChangeStreams: 1',
+    '  messageReceiveTimeoutMillis: 700',
+    '',
+  ].join('\n'));
+  try {
+    await withServer({ args: ['--config', config] }, async (srv, client) => {
+      const admin = client.db('admin');
+      const hello = await admin.command({ hello: 1 });
+      assert.equal(hello.maxMessageSizeBytes, 8192);
+      const opts = await admin.command({ getCmdLineOpts: 1 });
+      assert.equal(opts.parsed.net.bindIp, '127.0.0.1');
+      assert.equal(opts.parsed.net.maxIncomingConnections, 77);
+      const status = await admin.command({ serverStatus: 1 });
+      assert.equal(status.connections.current + status.connections.available, 77);
+      const params = await admin.command({ getParameter: 1, maxOpenChangeStreams: 1, messageReceiveTimeoutMillis: 1 });
+      assert.equal(params.maxOpenChangeStreams, 1);
+      assert.equal(params.messageReceiveTimeoutMillis, 700);
+      // No listener on a non-loopback address was opened without --auth/--insecure.
+      assert.doesNotMatch(srv.log(), /non-loopback address without access control/);
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a half-sent message times out; an idle connection does not', async () => {
   await withServer({ args: ['--setParameter', 'messageReceiveTimeoutMillis=500'] }, async (srv, client) => {
     const idle = await connectRaw(srv.port);
