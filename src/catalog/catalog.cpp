@@ -497,6 +497,9 @@ StatusWith<bson::Timestamp> Catalog::RenameCollection(const Namespace& from, con
     }
     auto renamed = std::make_shared<CollectionInfo>(*src.value());
     renamed->ns = to;
+    // Across databases MongoDB copies into a new collection, so the target gets a new
+    // UUID; the records stay where they are (they are keyed by the internal id).
+    if (from.db != to.db) renamed->uuid = GenerateUuid();
     renamed->raw = Encode(*renamed);
     unit.Delete(Family::kCatalog, CatalogKey(from));
     unit.Put(Family::kCatalog, CatalogKey(to), renamed->raw);
