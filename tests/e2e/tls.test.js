@@ -15,27 +15,25 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { execFile, execFileSync, spawnSync } = require('node:child_process');
+const { execFileSync, spawnSync } = require('node:child_process');
 const { MongoClient } = require('mongodb');
 const { startBrookd, brookdPath } = require('./lib/brookd');
 const { makeCerts } = require('./lib/certs');
 const { exchange, opMsg } = require('./lib/wire');
-
-const MONGOSH = path.join(__dirname, 'node_modules', '.bin', 'mongosh');
+const { Mongosh } = require('./lib/mongosh');
 const DB = 'tls_e2e';
 
 let certs;
-let home;
+let mongosh;
 
 test.before(() => {
   certs = makeCerts();
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-tls-mongosh-home-'));
-  fs.writeFileSync(path.join(home, 'mongosh.conf'), 'mongosh:\n  forceDisableTelemetry: true\n  updateURL: ""\n');
+  mongosh = new Mongosh('brook-tls-mongosh-home-');
 });
 
 test.after(() => {
   certs?.cleanup();
-  if (home) fs.rmSync(home, { recursive: true, force: true });
+  mongosh?.close();
 });
 
 const uriOf = (srv) => `mongodb://localhost:${srv.port}/?directConnection=true`;
@@ -61,22 +59,6 @@ async function roundTrip(srv, options, tag) {
 async function assertRefused(srv, options, what) {
   await assert.rejects(roundTrip(srv, { ...options, serverSelectionTimeoutMS: 1500 }, 'refused'), undefined,
     `${what} was accepted`);
-}
-
-function mongosh(args, script) {
-  const file = path.join(home, `script-${Date.now()}-${Math.random().toString(16).slice(2)}.js`);
-  fs.writeFileSync(file, script);
-  const env = {
-    ...process.env,
-    HOME: home,
-    MONGOSH_FORCE_DISABLE_TELEMETRY_FOR_TESTING: '1',
-    MONGOSH_GLOBAL_CONFIG_FILE_FOR_TESTING: path.join(home, 'mongosh.conf'),
-  };
-  return new Promise((resolve) => {
-    execFile(MONGOSH, [...args, '--quiet', '--norc', '--file', file], { env, timeout: 60000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? err.code ?? 1 : 0, stdout, stderr });
-    });
-  });
 }
 
 const tlsWithCa = () => ({ tls: true, tlsCAFile: certs.ca });
@@ -159,14 +141,15 @@ test('requireTLS with a CA file: client certificate required, everyone else refu
   }
 });
 
-test('mongosh connects with --tls and a client certificate', async () => {
+test('mongosh connects with tls=true and a client certificate', async () => {
   const srv = await startBrookd({
     args: ['--tlsMode', 'requireTLS', '--tlsCertificateKeyFile', certs.server, '--tlsCAFile', certs.ca],
     probeTls: { ca: fs.readFileSync(certs.ca), cert: fs.readFileSync(certs.client), key: fs.readFileSync(certs.client), servername: 'localhost' },
   });
   try {
-    const tlsArgs = ['--tls', '--tlsCAFile', certs.ca, '--tlsCertificateKeyFile', certs.client];
-    const ok = await mongosh([uriOf(srv), ...tlsArgs], `
+    const tlsUri = `${uriOf(srv)}&tls=true&tlsCAFile=${encodeURIComponent(certs.ca)}` +
+      `&tlsCertificateKeyFile=${encodeURIComponent(certs.client)}`;
+    const ok = await mongosh.run(tlsUri, `
       db.getSiblingDB('${DB}').shell.insertOne({ from: 'mongosh' });
       print('FOUND ' + db.getSiblingDB('${DB}').shell.countDocuments({ from: 'mongosh' }));
     `);
@@ -174,7 +157,7 @@ test('mongosh connects with --tls and a client certificate', async () => {
     assert.match(ok.stdout, /FOUND 1/);
 
     // Without TLS mongosh cannot get in.
-    const plain = await mongosh([uriOf(srv) + '&serverSelectionTimeoutMS=2000'], 'print("CONNECTED")');
+    const plain = await mongosh.run(uriOf(srv) + '&serverSelectionTimeoutMS=2000', 'print("CONNECTED")');
     assert.notEqual(plain.code, 0);
     assert.doesNotMatch(plain.stdout, /CONNECTED/);
   } finally {

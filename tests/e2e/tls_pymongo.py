@@ -10,36 +10,35 @@ The certificates are made at test time with the openssl CLI: a CA, a server cert
 for localhost/127.0.0.1 and a client certificate. The server also runs --auth, so SCRAM
 runs inside TLS, as it would in production.
 """
+import atexit
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
-from pathlib import Path
 
-import pymongo
-from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 
-ROOT = Path(__file__).resolve().parents[2]
-BROOKD = Path(os.environ.get("BROOKD", ROOT / "build" / "bin" / "brookd"))
+import pymongo  # noqa: E402
+from pymongo.errors import OperationFailure, ServerSelectionTimeoutError  # noqa: E402
+
+from brookd import Server, run_suite  # noqa: E402
+
+SERVER = None
+CERTS = None
 KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def openssl(args, cwd):
     subprocess.run(["openssl"] + args, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def make_certs(d):
-    """ca.pem, server.pem (certificate + key) and client.pem (certificate + key) in d."""
+def make_certs():
+    """A temporary directory with ca.pem, server.pem and client.pem (certificate + key)."""
+    d = tempfile.mkdtemp(prefix="brook-tlspymongo-certs-")
+    atexit.register(shutil.rmtree, d, True)
     openssl(["req", "-x509"] + KEY + ["-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
                                       "-subj", "/CN=Brook pymongo CA",
                                       "-addext", "basicConstraints=critical,CA:TRUE",
@@ -56,63 +55,22 @@ def make_certs(d):
             for part in (name + ".crt", name + ".key"):
                 with open(os.path.join(d, part)) as f:
                     out.write(f.read())
+    return {name: os.path.join(d, name + ".pem") for name in ("ca", "server", "client")}
 
 
-class Server:
-    def __init__(self):
-        self.root = tempfile.mkdtemp(prefix="brook-tlspymongo-")
-        self.certs = os.path.join(self.root, "certs")
-        os.mkdir(self.certs)
-        make_certs(self.certs)
-        self.ca = os.path.join(self.certs, "ca.pem")
-        self.client_pem = os.path.join(self.certs, "client.pem")
-        self.port = free_port()
-        self.log_path = os.path.join(self.root, "brookd.log")
-        dbpath = os.path.join(self.root, "db")
-        os.mkdir(dbpath)
-        args = [str(BROOKD), "--port", str(self.port), "--bind_ip", "127.0.0.1", "--dbpath", dbpath,
-                "--replSet", "rs0", "--auth", "--tlsMode", "requireTLS",
-                "--tlsCertificateKeyFile", os.path.join(self.certs, "server.pem"), "--tlsCAFile", self.ca]
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait_ready()
-
-    def client(self, tls=True, cert=True, timeout_ms=5000, **kw):
-        if tls:
-            kw.update(tls=True, tlsCAFile=self.ca)
-            if cert:
-                kw["tlsCertificateKeyFile"] = self.client_pem
-        return pymongo.MongoClient("localhost", self.port, directConnection=True,
-                                   serverSelectionTimeoutMS=timeout_ms, **kw)
-
-    def _wait_ready(self):
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("brookd exited with %s" % self.proc.returncode)
-            try:
-                c = self.client(timeout_ms=1000)
-                c.admin.command("hello")
-                c.close()
-                return
-            except Exception:
-                time.sleep(0.1)
-        raise RuntimeError("brookd did not answer within 20 s")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        if os.environ.get("BROOK_KEEP_TMP") != "1":
-            shutil.rmtree(self.root, ignore_errors=True)
+def make_server():
+    global CERTS
+    CERTS = make_certs()
+    return Server(
+        extra_args=["--auth", "--tlsMode", "requireTLS", "--tlsCertificateKeyFile", CERTS["server"],
+                    "--tlsCAFile", CERTS["ca"]],
+        prefix="brook-tlspymongo-",
+        client_kwargs={"tls": True, "tlsCAFile": CERTS["ca"], "tlsCertificateKeyFile": CERTS["client"]})
 
 
-SERVER = None
+def other_client(**kw):
+    """A client with its own TLS settings (none of the suite's defaults)."""
+    return pymongo.MongoClient("localhost", SERVER.port, directConnection=True, serverSelectionTimeoutMS=1500, **kw)
 
 
 class TlsPymongo(unittest.TestCase):
@@ -124,8 +82,7 @@ class TlsPymongo(unittest.TestCase):
         c.close()
 
     def login(self, password="adminpw"):
-        c = SERVER.client(username="admin", password=password, authSource="admin",
-                          authMechanism="SCRAM-SHA-256")
+        c = SERVER.client(username="admin", password=password, authSource="admin", authMechanism="SCRAM-SHA-256")
         self.addCleanup(c.close)
         return c
 
@@ -151,14 +108,14 @@ class TlsPymongo(unittest.TestCase):
         self.assertEqual(cm.exception.code, 18)
 
     def test_plain_client_is_told_tls_is_required(self):
-        c = SERVER.client(tls=False, timeout_ms=1500)
+        c = other_client()
         self.addCleanup(c.close)
         with self.assertRaises(ServerSelectionTimeoutError) as cm:
             c.admin.command("ping")
         self.assertIn("requires TLS", str(cm.exception))
 
     def test_client_without_certificate_is_refused(self):
-        c = SERVER.client(cert=False, timeout_ms=1500)
+        c = other_client(tls=True, tlsCAFile=CERTS["ca"])
         self.addCleanup(c.close)
         with self.assertRaises(ServerSelectionTimeoutError):
             c.admin.command("ping")
@@ -166,23 +123,5 @@ class TlsPymongo(unittest.TestCase):
         self.assertEqual(self.login().admin.command("ping")["ok"], 1.0)
 
 
-def main():
-    global SERVER
-    try:
-        SERVER = Server()
-    except Exception as e:
-        print("tlspymongo: cannot start brookd: %s" % e)
-        print("tlspymongo: 0 passed, 1 failed")
-        return 1
-    try:
-        result = unittest.main(module=__name__, argv=[sys.argv[0]] + sys.argv[1:], exit=False, verbosity=2).result
-    finally:
-        SERVER.stop()
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    passed = result.testsRun - failed - len(result.skipped)
-    print("tlspymongo: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_suite("tlspymongo", sys.modules[__name__], make_server))
