@@ -100,11 +100,14 @@ asio::awaitable<void> Server::AcceptLoop(asio::ip::tcp::acceptor& acceptor) {
       auto ep = socket.remote_endpoint(rec);
       if (!rec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     }
-    int64_t current = stats ? stats->connections_current.load() : 0;
-    if (current >= max_conns) {
+    // Take the slot first, then check: with one accept loop per --bind_ip address, a
+    // check-then-increment could let two loops both take the last slot.
+    int64_t current = stats ? stats->connections_current.fetch_add(1) + 1 : 0;
+    if (current > max_conns) {
+      stats->connections_current.fetch_sub(1);
       bson::Builder attr;
       attr.AppendString("remote", remote);
-      attr.AppendInt64("connectionCount", current);
+      attr.AppendInt64("connectionCount", current - 1);
       Log('I', "NETWORK", 22942, "listener",
           "Connection refused because there are too many open connections", attr.Done());
       std::error_code cec;
@@ -112,10 +115,7 @@ asio::awaitable<void> Server::AcceptLoop(asio::ip::tcp::acceptor& acceptor) {
       continue;
     }
     int64_t id = next_connection_id_.fetch_add(1);
-    if (stats) {
-      current = stats->connections_current.fetch_add(1) + 1;
-      stats->connections_total_created.fetch_add(1);
-    }
+    if (stats) stats->connections_total_created.fetch_add(1);
     bson::Builder attr;
     attr.AppendString("remote", remote);
     attr.AppendInt64("connectionId", id);
