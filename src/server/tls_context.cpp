@@ -13,30 +13,40 @@ Status Bad(const std::string& what, const std::error_code& ec) {
   return Status(ErrorCodes::kInvalidOptions, what + ": " + ec.message());
 }
 
-// Maps --tlsDisabledProtocols onto OpenSSL's minimum and maximum versions. Disabling a
-// version in the middle (TLS1_2 but not 1_1 and 1_3) is not expressible as a range;
-// it disables everything below it too, which is only stricter.
+// Maps --tlsDisabledProtocols onto OpenSSL: the allowed versions' range as minimum and
+// maximum, plus the per-version switch for one disabled in the middle of it.
 Status ApplyProtocols(SSL_CTX* ctx, const std::string& disabled) {
-  bool off10 = true, off11 = true, off12 = false, off13 = false;  // MongoDB's default
+  struct Version {
+    const char* name;
+    int version;
+    uint64_t no_flag;
+    bool off;
+  };
+  Version versions[] = {
+      {"TLS1_0", TLS1_VERSION, SSL_OP_NO_TLSv1, true},  // MongoDB's default: 1.0 and 1.1 off
+      {"TLS1_1", TLS1_1_VERSION, SSL_OP_NO_TLSv1_1, true},
+      {"TLS1_2", TLS1_2_VERSION, SSL_OP_NO_TLSv1_2, false},
+      {"TLS1_3", TLS1_3_VERSION, SSL_OP_NO_TLSv1_3, false},
+  };
   if (!disabled.empty()) {
-    off10 = off11 = false;
-    auto has = [&](const char* name) { return disabled.find(name) != std::string::npos; };
-    off10 = has("TLS1_0");
-    off11 = has("TLS1_1");
-    off12 = has("TLS1_2");
-    off13 = has("TLS1_3");
+    for (auto& v : versions) v.off = disabled.find(v.name) != std::string::npos;
   }
-  int min = TLS1_VERSION;
-  if (off10) min = TLS1_1_VERSION;
-  if (off10 && off11) min = TLS1_2_VERSION;
-  if (off10 && off11 && off12) min = TLS1_3_VERSION;
-  int max = off13 ? TLS1_2_VERSION : TLS1_3_VERSION;
-  if (off10 && off11 && off12 && off13) {
-    return Status(ErrorCodes::kInvalidOptions, "--tlsDisabledProtocols disables every TLS version");
+  int min = 0;
+  int max = 0;
+  uint64_t holes = 0;
+  for (const auto& v : versions) {
+    if (v.off) {
+      holes |= v.no_flag;
+      continue;
+    }
+    if (!min) min = v.version;
+    max = v.version;
   }
+  if (!min) return Status(ErrorCodes::kInvalidOptions, "--tlsDisabledProtocols disables every TLS version");
   if (SSL_CTX_set_min_proto_version(ctx, min) != 1 || SSL_CTX_set_max_proto_version(ctx, max) != 1) {
     return Status(ErrorCodes::kInvalidOptions, "cannot restrict the TLS protocol versions");
   }
+  SSL_CTX_set_options(ctx, holes);
   return Status::OK();
 }
 

@@ -226,6 +226,28 @@ test('a TLS handshake that stalls is ended by messageReceiveTimeoutMillis', asyn
   }
 });
 
+test('--tlsDisabledProtocols refuses the versions it names', async () => {
+  const tlsOptions = (extra) => ({ ca: fs.readFileSync(certs.ca), servername: 'localhost', ...extra });
+  const ping = opMsg({ ping: 1, $db: 'admin' });
+  const served = async (port, extra) => (await exchange(port, ping, { tlsOptions: tlsOptions(extra) })).replies[0]?.doc.ok === 1;
+  for (const [disabled, refused, accepted] of [
+    ['TLS1_3', { minVersion: 'TLSv1.3' }, { maxVersion: 'TLSv1.2' }],
+    ['TLS1_0,TLS1_1,TLS1_2', { maxVersion: 'TLSv1.2' }, { minVersion: 'TLSv1.3' }],
+    // A hole: 1.0, 1.1 and 1.3 allowed, 1.2 not.
+    ['TLS1_2', { maxVersion: 'TLSv1.2' }, { minVersion: 'TLSv1.3' }],
+  ]) {
+    const srv = await startBrookd({
+      args: ['--tlsMode', 'allowTLS', '--tlsCertificateKeyFile', certs.server, '--tlsDisabledProtocols', disabled],
+    });
+    try {
+      assert.equal(await served(srv.port, refused), false, `${JSON.stringify(refused)} accepted with ${disabled} disabled`);
+      assert.equal(await served(srv.port, accepted), true, `${JSON.stringify(accepted)} refused with ${disabled} disabled`);
+    } finally {
+      await srv.stop();
+    }
+  }
+});
+
 test('TLS disabled (the default): a TLS client is refused, plain clients served', async () => {
   const srv = await startBrookd();
   try {
