@@ -17,7 +17,7 @@
 namespace brook::commands {
 
 // --tlsMode. allowTLS and preferTLS accept TLS and plain connections on one port (the
-// server tells them apart by the first byte); they differ only in what MongoDB would do
+// server tells them apart by the first bytes); they differ only in what MongoDB would do
 // for outgoing connections, which a single node does not make.
 enum class TlsMode { kDisabled, kAllowTls, kPreferTls, kRequireTls };
 

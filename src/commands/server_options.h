@@ -38,7 +38,7 @@ inline constexpr std::string_view kParamScramSha256IterationCount = "scramSHA256
 // MongoDB's: how often the idle-cursor reaper runs (startup only, default 4 s).
 inline constexpr std::string_view kParamClientCursorMonitorFrequencySecs = "clientCursorMonitorFrequencySecs";
 // Brook's limits (MongoDB has no equivalent): open change-stream cursors server-wide,
-// and the time from a message's first byte to its last (slow-sender defence).
+// and the time a begun message may take to arrive in full (slow-sender defence).
 inline constexpr std::string_view kParamMaxOpenChangeStreams = "maxOpenChangeStreams";
 inline constexpr std::string_view kParamMessageReceiveTimeoutMillis = "messageReceiveTimeoutMillis";
 inline constexpr int64_t kDefaultMaxOpenChangeStreams = 10000;

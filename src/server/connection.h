@@ -9,13 +9,14 @@
 //
 // Limits that keep one client from exhausting the server: a message longer than
 // --maxMessageSizeBytes is answered with an error and its body discarded unread; a
-// message whose bytes stop arriving for longer than messageReceiveTimeoutMillis (from
-// its first byte; the TLS handshake counts as a message) ends the connection. Between
-// messages a connection may stay idle as long as it likes.
+// message that has begun but is not complete within messageReceiveTimeoutMillis (the
+// TLS handshake counts as a message) ends the connection. Between messages a
+// connection may stay idle as long as it likes.
 //
-// TLS: with --tlsMode allowTLS/preferTLS the first byte tells a TLS ClientHello (0x16)
-// from a plain wire-protocol header; with requireTLS a plain client's first request is
-// answered with an error saying TLS is required, then the connection ends.
+// TLS: with --tlsMode allowTLS/preferTLS the first 16 bytes tell a TLS ClientHello from
+// a plain wire-protocol header (IsTlsClientHello); with requireTLS a plain client's
+// first request is answered with an error saying TLS is required, then the connection
+// ends.
 // Thread-safety: all work happens on the connection's strand; Close() may be called from
 // any thread (it posts onto the strand).
 
@@ -51,7 +52,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   // Each returns false when the connection must end.
   asio::awaitable<void> Serve();
-  // Chooses TLS or plain from the first byte and runs the TLS handshake.
+  // Chooses TLS or plain from the first 16 bytes and runs the TLS handshake.
   asio::awaitable<bool> StartSession();
   // Reads until `need` bytes are buffered; false when the client left or timed out.
   asio::awaitable<bool> Fill(size_t need);
@@ -61,7 +62,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<size_t> ReadSome(char* data, size_t size, std::error_code& ec);
   asio::ip::tcp::socket::lowest_layer_type& Lowest();
   void CloseSocket();
-  // The receive deadline: armed at a message's first byte, disarmed when it is complete.
+  // The receive deadline: armed while waiting for the rest of a begun message (or TLS
+  // handshake), disarmed when it is complete.
   void ArmDeadline();
   void DisarmDeadline();
   asio::awaitable<bool> HandleFrame(std::string frame, wire::MessageHeader header);

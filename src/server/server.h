@@ -24,8 +24,8 @@
 
 #include "commands/operation_context.h"
 #include "server/asio_fwd.h"
-#include "server/tls_context.h"
 #include "server/dispatcher.h"
+#include "server/tls_context.h"
 #include "server/waiters.h"
 #include "util/status.h"
 
