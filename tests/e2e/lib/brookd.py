@@ -28,7 +28,10 @@ def free_port():
 
 
 class Server:
-    def __init__(self, extra_args=(), prefix="brook-pymongo-"):
+    # client_kwargs: MongoClient options every client() and the readiness probe use, e.g.
+    # tls=True and its files for a server that requires TLS.
+    def __init__(self, extra_args=(), prefix="brook-pymongo-", client_kwargs=None):
+        self.client_kwargs = dict(client_kwargs or {})
         self.root = tempfile.mkdtemp(prefix=prefix)
         self.port = free_port()
         self.log_path = os.path.join(self.root, "brookd.log")
@@ -43,8 +46,9 @@ class Server:
 
     def client(self, **kw):
         """A direct connection; keyword arguments go to MongoClient."""
-        return pymongo.MongoClient("127.0.0.1", self.port, directConnection=True,
-                                   serverSelectionTimeoutMS=5000, **kw)
+        options = dict(self.client_kwargs, serverSelectionTimeoutMS=5000)
+        options.update(kw)
+        return pymongo.MongoClient("127.0.0.1", self.port, directConnection=True, **options)
 
     def _wait_ready(self):
         deadline = time.time() + 20
@@ -52,7 +56,8 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError("brookd exited with %s:\n%s" % (self.proc.returncode, self.tail()))
             try:
-                c = pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=500, directConnection=True)
+                c = pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=500, directConnection=True,
+                                        **self.client_kwargs)
                 c.admin.command("ping")
                 c.close()
                 return
