@@ -74,17 +74,25 @@ StatusWith<bool> SessionCatalog::CheckAndAdvanceTxnNumber(const std::string& lsi
   if (it == highest_.end()) {
     auto loaded = LoadHighest(lsid_id);
     if (!loaded.ok()) return loaded.status();
-    it = highest_.emplace(lsid_id, loaded.value()).first;
+    it = highest_.emplace(lsid_id, TxnNumberState{loaded.value(), false}).first;
   }
-  if (txn_number < it->second) {
+  TxnNumberState& state = it->second;
+  if (txn_number < state.highest) {
     return Status(ErrorCodes::kTransactionTooOld,
                   "Cannot start transaction " + std::to_string(txn_number) +
-                      " on session because a newer transaction " + std::to_string(it->second) +
+                      " on session because a newer transaction " + std::to_string(state.highest) +
                       " has already started");
   }
-  const bool is_new = txn_number > it->second;
-  it->second = txn_number;
+  const bool is_new = txn_number > state.highest;
+  state.repeated = !is_new;
+  state.highest = txn_number;
   return is_new;
+}
+
+bool SessionCatalog::OnlyAttempt(const std::string& lsid_id, int64_t txn_number) {
+  std::lock_guard lock(mu_);
+  auto it = highest_.find(lsid_id);
+  return it != highest_.end() && it->second.highest == txn_number && !it->second.repeated;
 }
 
 StatusWith<std::optional<bson::Doc>> SessionCatalog::FindExecuted(storage::Snapshot& snap,

@@ -54,6 +54,12 @@ class SessionCatalog {
   // before (in memory or on disk): then no statement of it can have a record yet.
   StatusWith<bool> CheckAndAdvanceTxnNumber(const std::string& lsid_id, int64_t txn_number);
 
+  // Whether a write unit of the first attempt of `txn_number` may skip looking for the
+  // statement's record: only while no other attempt of it has begun. Ask after the unit
+  // took its snapshot: an attempt that begins later and commits first then conflicts
+  // with this unit instead of being applied twice.
+  bool OnlyAttempt(const std::string& lsid_id, int64_t txn_number);
+
   // The recorded result of a statement executed before, or nullopt. Read inside the
   // write's own unit so that two concurrent retries conflict instead of both applying.
   StatusWith<std::optional<bson::Doc>> FindExecuted(storage::Snapshot& snap,
@@ -78,7 +84,12 @@ class SessionCatalog {
 
   storage::Engine* engine_;
   std::mutex mu_;
-  std::map<std::string, int64_t> highest_;  // lsid id -> highest txnNumber
+  struct TxnNumberState {
+    int64_t highest = -1;
+    // A second attempt of `highest` has begun (a driver's retry racing the original).
+    bool repeated = false;
+  };
+  std::map<std::string, TxnNumberState> highest_;  // by lsid id
   mutable std::mutex local_mu_;
   std::map<std::string, int64_t> local_;  // lsid id -> last use
 };

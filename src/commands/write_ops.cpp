@@ -109,9 +109,14 @@ StatusWith<std::optional<bson::Doc>> Replayed(OperationContext& op, storage::Wri
                                               const RetryContext* retry, int32_t stmt_id) {
   if (!retry || !op.service().sessions) return std::optional<bson::Doc>();
   // A txnNumber new to the session has no records, unless a concurrent attempt of the same
-  // statement (a driver's retry racing the original) committed one: that attempt wrote
-  // the same record key, so this unit hit a WriteConflict and looks from then on.
-  if (retry->new_txn_number && op.write_conflict_retries == 0) return std::optional<bson::Doc>();
+  // statement (a driver's retry racing the original) committed one. If that attempt began
+  // before this unit's snapshot, OnlyAttempt says so and we look; if it began later, it
+  // wrote the same record key after our snapshot, so our commit hits a WriteConflict and
+  // the retry looks.
+  if (retry->new_txn_number && op.write_conflict_retries == 0 &&
+      op.service().sessions->OnlyAttempt(retry->lsid_key, retry->txn_number)) {
+    return std::optional<bson::Doc>();
+  }
   return op.service().sessions->FindExecuted(unit, StmtOf(*retry, stmt_id));
 }
 

@@ -83,7 +83,7 @@ enum class ErrorCodes : int32_t {
   kInvalidResumeToken = 260,
   kExceededTimeLimit = 262,
   kOperationNotSupportedInTransaction = 263,
-  kTooManyLogicalSessions = 264,
+  kTooManyLogicalSessions = 261,
   kChangeStreamFatalError = 280,
   kChangeStreamHistoryLost = 286,
   kTransactionExceededLifetimeLimitSeconds = 290,
