@@ -114,6 +114,8 @@ TEST_F(WatchFaultsE2E, HistoryLostFailsByDefaultAndResyncsWhenAsked) {
   std::string out = dir_.File("out.jsonl");
   WatchProcess watch(Args(server.uri(), coll, dir_, out), dir_.File("watch.log"));
   watch.Start();
+  // The stream starts "now": writes before its first checkpoint might precede it.
+  ASSERT_TRUE(WaitFor([&] { return !Slurp(dir_.File("f.ckpt")).empty(); }, 10000)) << watch.Log();
   Writer first(server.uri(), "faults", coll, 50);
   first.Start();
   first.Join();
