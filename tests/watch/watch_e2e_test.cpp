@@ -8,10 +8,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <functional>
 #include <map>
-#include <set>
 #include <mutex>
 #include <random>
+#include <set>
 
 #include "brookd_process.h"
 #include "watch_harness.h"
@@ -279,6 +281,134 @@ TEST_F(WatchE2E, InitialSyncWithConcurrentWritesReplaysToTheFinalState) {
   auto lines = ReadLines(out);
   ASSERT_FALSE(lines.empty());
   EXPECT_NE(lines.front().find(R"("brookSnapshot" : true)"), std::string::npos) << lines.front();
+}
+
+// The documents' _ids of every type an _id can have, in random insertion order.
+void InsertMixedTypeIds(const std::string& uri, const std::string& coll) {
+  Client client(uri);
+  mongoc_collection_t* c = mongoc_client_get_collection(client.get(), "e2e", coll.c_str());
+  // void*: a container of bson_t* trips -Werror=ignored-attributes (bson_t is aligned).
+  std::vector<const void*> docs;
+  auto add = [&](auto append_id) {
+    bson_t* d = bson_new();
+    append_id(d);
+    BSON_APPEND_INT32(d, "n", static_cast<int32_t>(docs.size()));
+    docs.push_back(d);
+  };
+  add([](bson_t* d) { BSON_APPEND_MINKEY(d, "_id"); });
+  add([](bson_t* d) { BSON_APPEND_MAXKEY(d, "_id"); });
+  add([](bson_t* d) { BSON_APPEND_NULL(d, "_id"); });
+  add([](bson_t* d) { BSON_APPEND_BOOL(d, "_id", true); });
+  add([](bson_t* d) { BSON_APPEND_BOOL(d, "_id", false); });
+  for (int i = 0; i < 150; ++i) {
+    add([i](bson_t* d) { BSON_APPEND_INT32(d, "_id", i * 2); });
+    add([i](bson_t* d) { BSON_APPEND_DOUBLE(d, "_id", i * 2 + 0.5); });
+    add([i](bson_t* d) { BSON_APPEND_INT64(d, "_id", int64_t{1} << 40 | i); });
+    add([i](bson_t* d) { BSON_APPEND_UTF8(d, "_id", ("s" + std::to_string(1000 + i)).c_str()); });
+    add([i](bson_t* d) {
+      bson_t sub;
+      BSON_APPEND_DOCUMENT_BEGIN(d, "_id", &sub);
+      BSON_APPEND_INT32(&sub, "k", i);
+      bson_append_document_end(d, &sub);
+    });
+    add([i](bson_t* d) {
+      uint8_t bytes[4] = {static_cast<uint8_t>(i), 1, 2, 3};
+      BSON_APPEND_BINARY(d, "_id", BSON_SUBTYPE_BINARY, bytes, 4);
+    });
+    add([](bson_t* d) {
+      bson_oid_t oid;
+      bson_oid_init(&oid, nullptr);
+      BSON_APPEND_OID(d, "_id", &oid);
+    });
+    add([i](bson_t* d) { BSON_APPEND_DATE_TIME(d, "_id", 1700000000000 + i); });
+    add([i](bson_t* d) { BSON_APPEND_TIMESTAMP(d, "_id", 1700000000, static_cast<uint32_t>(i + 1)); });
+  }
+  std::mt19937 rng(7);
+  std::shuffle(docs.begin(), docs.end(), rng);
+  bson_error_t err;
+  bool ok = mongoc_collection_insert_many(c, reinterpret_cast<const bson_t**>(docs.data()), docs.size(), nullptr,
+                                          nullptr, &err);
+  EXPECT_TRUE(ok) << err.message;
+  for (const void* d : docs) bson_destroy(static_cast<bson_t*>(const_cast<void*>(d)));
+  mongoc_collection_destroy(c);
+}
+
+// The fullDocument of each snapshot event, as relaxed JSON.
+std::vector<std::string> SnapshotDocuments(const std::vector<std::string>& lines) {
+  std::vector<std::string> out;
+  for (const auto& l : lines) {
+    if (l.find(R"("brookSnapshot" : true)") == std::string::npos) continue;
+    Json e(l);
+    bson_iter_t it;
+    const uint8_t* data = nullptr;
+    uint32_t len = 0;
+    if (!e.b || !bson_iter_init_find(&it, e.b, "fullDocument") || !BSON_ITER_HOLDS_DOCUMENT(&it)) {
+      out.push_back("unparsable: " + l);
+      continue;
+    }
+    bson_iter_document(&it, &len, &data);
+    bson_t doc;
+    bson_init_static(&doc, data, len);
+    char* s = bson_as_relaxed_extended_json(&doc, nullptr);
+    out.emplace_back(s);
+    bson_free(s);
+  }
+  return out;
+}
+
+// The copy resumes by _id after each interruption. _ids of mixed types sort by type
+// first (MinKey, null, numbers, strings, objects, binary, ObjectId, bool, date,
+// timestamp, MaxKey), which an {_id: {$gt: last}} continuation would cut short at
+// last's type: the output must hold every document exactly once, in the server's order.
+TEST_F(WatchE2E, InitialSyncOfMixedTypeIdsInterruptedMidCopyLosesNothing) {
+  std::string coll = Coll();
+  InsertMixedTypeIds(server_->uri(), coll);
+  Client client(server_->uri());
+  auto want = client.FindAll("e2e", coll);  // sorted by _id: the server's order
+  ASSERT_EQ(want.size(), 1355u);
+  auto args = BaseArgs(coll);
+  std::string out = dir_.File("out.jsonl"), ckpt = dir_.File("m.ckpt");
+  // Small batches: many checkpoints to be interrupted between.
+  args.insert(args.end(), {"--checkpoint", "file:" + ckpt, "--sink", "file:" + out, "--initial-sync",
+                           "--batch-size", "5"});
+  WatchProcess watch(args, dir_.File("watch.log"));
+  std::set<std::string> interrupted_after;
+  for (int kill = 0; kill < 6; ++kill) {
+    watch.Start();
+    // Kill -9 right after a copy checkpoint, later at each round so the interruptions
+    // land in different type brackets, while the copy is still going.
+    std::this_thread::sleep_for(std::chrono::milliseconds(450 * kill));
+    std::string seen;
+    size_t at = std::string::npos;
+    bool done = false;
+    WaitFor(
+        [&] {
+          seen = Slurp(ckpt);
+          at = seen.find("\"lastId\"");
+          done = !seen.empty() && seen.find("initialSync") == std::string::npos;
+          return done || (at != std::string::npos &&
+                          !interrupted_after.count(seen.substr(at, seen.find('}', at) - at)));
+        },
+        10000);
+    if (done || at == std::string::npos) break;  // the copy finished
+    watch.Kill9();
+    interrupted_after.insert(seen.substr(at, seen.find('}', at) - at));
+  }
+  if (!watch.Running()) watch.Start();
+  // The copy is done when the checkpoint moves on to streaming.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::string c = Slurp(ckpt);
+        return !c.empty() && c.find("initialSync") == std::string::npos;
+      },
+      60000))
+      << watch.Log();
+  EXPECT_EQ(watch.Term(), 0) << watch.Log();
+  EXPECT_GE(interrupted_after.size(), 2u) << "the copy was not interrupted: " << watch.Log();
+  EXPECT_NE(watch.Log().find("initial sync: continuing"), std::string::npos) << watch.Log();
+  auto got = SnapshotDocuments(ReadLines(out));
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], want[i]) << "first difference at document " << i;
 }
 
 }  // namespace

@@ -192,7 +192,8 @@ void AddWatchFlags(CLI::App* cmd, WatchFlags* f) {
                   "https:// sinks: trust the CA certificates in this PEM file instead of the system's "
                   "(the receiver's certificate is always verified, and must name the URL's host)");
   cmd->add_option("--format", f->format, "Extended JSON form: relaxed (default) or canonical");
-  cmd->add_option("--batch-size", f->batch_size, "events per server batch (default: the server's)");
+  cmd->add_option("--batch-size", f->batch_size, "events per server batch (default: the server's); documents per checkpointed batch of "
+                  "the initial sync (default 1000)");
   cmd->add_option("--max-await-ms", f->max_await_ms, "how long a getMore waits for new events (default 1000)");
   cmd->add_option("--status", f->status, "auto (default) | tty | json | off: the status line on stderr");
   cmd->add_option("--status-interval-ms", f->status_interval_ms,
