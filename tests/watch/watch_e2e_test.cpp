@@ -156,6 +156,49 @@ TEST_F(WatchE2E, HttpSinkDeliversEverythingAndTheCheckpointFollowsAcks) {
   EXPECT_NE(watch.Log().find("answered HTTP 503"), std::string::npos);
 }
 
+// https:// with the receiver's certificate (made now by the openssl CLI) trusted through
+// --sink-ca-file: every event arrives; without the flag the same receiver is refused
+// (verification is on by default) and nothing is acknowledged.
+TEST_F(WatchE2E, HttpsSinkVerifiesTheReceiverAndDeliversEverything) {
+  std::string coll = Coll();
+  Client client(server_->uri());
+  auto t0 = client.OperationTime();
+  MakeTestCertificate(dir_.path());
+  HttpReceiver receiver(HttpReceiver::Flaky(), {dir_.File("cert.pem"), dir_.File("key.pem")});
+  Writer writer(server_->uri(), "e2e", coll, 500);
+  writer.Start();
+  writer.Join();
+  auto reference = ReferenceEvents(server_->uri(), "e2e", coll, t0, SIZE_MAX, 30000);
+  ASSERT_EQ(reference.size(), 500u);
+
+  auto args = BaseArgs(coll);
+  args.insert(args.end(), {"--sink", receiver.url(), "--start-at-operation-time", Ts(t0), "--batch-size", "50"});
+  auto untrusted = args;
+  untrusted.insert(untrusted.end(), {"--checkpoint", "file:" + dir_.File("u.ckpt")});
+  WatchProcess refused(untrusted, dir_.File("refused.log"));
+  refused.Start();
+  ASSERT_TRUE(WaitFor([&] { return refused.Log().find("certificate verify failed") != std::string::npos; }, 20000))
+      << refused.Log();
+  EXPECT_EQ(refused.Term(), 0) << refused.Log();
+  EXPECT_NE(refused.Log().find("--sink-ca-file"), std::string::npos) << refused.Log();
+  EXPECT_TRUE(receiver.AckedLines().empty());
+
+  args.insert(args.end(), {"--checkpoint", "file:" + dir_.File("h.ckpt"), "--sink-ca-file", dir_.File("cert.pem")});
+  WatchProcess watch(args, dir_.File("watch.log"));
+  watch.Start();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto acked = receiver.AckedLines();
+        std::set<std::string> got(acked.begin(), acked.end());
+        for (const auto& r : reference)
+          if (!got.count(r)) return false;
+        return true;
+      },
+      60000))
+      << watch.Log();
+  EXPECT_EQ(watch.Term(), 0) << watch.Log();
+}
+
 TEST_F(WatchE2E, CheckpointInACollectionRestartsFromTheStoredToken) {
   std::string coll = Coll();
   auto args = BaseArgs(coll);
