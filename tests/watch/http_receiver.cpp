@@ -194,7 +194,8 @@ HttpReceiver::Policy HttpReceiver::Scripted(std::vector<int> statuses, bool chun
 HttpReceiver::Policy HttpReceiver::Flaky() {
   return [](int n, const std::string&) {
     Answer a;
-    a.status = n % 7 == 0 ? 0 : n % 3 == 0 ? 503 : 200;
+    // The first two requests fail (however few a fast sender needs), then the pattern.
+    a.status = n == 1 ? 503 : n == 2 ? 0 : n % 7 == 0 ? 0 : n % 3 == 0 ? 503 : 200;
     return a;
   };
 }

@@ -51,7 +51,8 @@ class HttpReceiver {
   // Policies used by several tests.
   // Answers the scripted statuses in order, then 200.
   static Policy Scripted(std::vector<int> statuses, bool chunked = false, bool close_each = false);
-  // Fails every third request with 503 and drops every seventh connection unanswered.
+  // Answers the first request 503 and drops the second's connection unanswered; then
+  // fails every third request with 503 and drops every seventh.
   static Policy Flaky();
 
  private:

@@ -120,8 +120,8 @@ class BrookdWithArgs {
   std::string dbpath_;
 };
 
-// The receiver policy of the HTTP sink tests: HttpReceiver::Flaky() (every third request
-// 503, every seventh connection dropped), and at each request a check that the checkpoint
+// The receiver policy of the HTTP sink tests: HttpReceiver::Flaky() (503s and dropped
+// connections from the first request on), and at each request a check that the checkpoint
 // file does not cover any event not yet acknowledged; sets *ahead when it does.
 HttpReceiver::Policy FlakyCheckingCheckpoint(std::string ckpt_path, std::atomic<bool>* ahead);
 
