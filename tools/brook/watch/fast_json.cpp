@@ -1,7 +1,6 @@
 #include "watch/fast_json.h"
 
-#include <cinttypes>
-#include <cstdio>
+#include <charconv>
 #include <cstring>
 
 namespace brook::watch {
@@ -42,6 +41,20 @@ void AppendViaLibbson(const bson_iter_t* it, std::string* out) {
 
 void AppendBody(bson_iter_t* it, bool array, bool top, std::string* out);
 
+// Integers by std::to_chars: printf's machinery was a tenth of the formatting work.
+void AppendInt(int64_t v, std::string* out) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, static_cast<size_t>(r.ptr - buf));
+}
+
+// `v` in exactly `width` digits, zero-padded (v < 10^width).
+void AppendDigits(int64_t v, int width, std::string* out) {
+  char buf[8];
+  for (int k = width - 1; k >= 0; --k, v /= 10) buf[k] = static_cast<char>('0' + v % 10);
+  out->append(buf, static_cast<size_t>(width));
+}
+
 // Milliseconds of 10000-01-01T00:00:00Z: libbson formats with strftime's %Y, which has
 // four digits up to there; later dates go through libbson itself.
 constexpr int64_t kYear10000Ms = 253402300800000;
@@ -57,20 +70,27 @@ void AppendDate(int64_t ms, std::string* out) {
   int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
   int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
   int64_t secs = in_day / 1000, millis = in_day % 1000;
-  char buf[64];
-  int n = millis ? std::snprintf(buf, sizeof buf, "%04" PRId64 "-%02" PRId64 "-%02" PRId64 "T%02" PRId64 ":%02" PRId64
-                                                  ":%02" PRId64 ".%03" PRId64 "Z",
-                                 y, m, d, secs / 3600, secs / 60 % 60, secs % 60, millis)
-                 : std::snprintf(buf, sizeof buf, "%04" PRId64 "-%02" PRId64 "-%02" PRId64 "T%02" PRId64 ":%02" PRId64
-                                                  ":%02" PRId64 "Z",
-                                 y, m, d, secs / 3600, secs / 60 % 60, secs % 60);
   out->append("{ \"$date\" : \"");
-  out->append(buf, static_cast<size_t>(n));
+  AppendDigits(y, 4, out);
+  out->push_back('-');
+  AppendDigits(m, 2, out);
+  out->push_back('-');
+  AppendDigits(d, 2, out);
+  out->push_back('T');
+  AppendDigits(secs / 3600, 2, out);
+  out->push_back(':');
+  AppendDigits(secs / 60 % 60, 2, out);
+  out->push_back(':');
+  AppendDigits(secs % 60, 2, out);
+  if (millis) {
+    out->push_back('.');
+    AppendDigits(millis, 3, out);
+  }
+  out->push_back('Z');
   out->append("\" }");
 }
 
 void AppendValue(bson_iter_t* it, std::string* out) {
-  char buf[64];
   switch (bson_iter_type(it)) {
     case BSON_TYPE_UTF8: {
       uint32_t len = 0;
@@ -82,11 +102,9 @@ void AppendValue(bson_iter_t* it, std::string* out) {
       return;
     }
     case BSON_TYPE_INT32:
-      out->append(buf, static_cast<size_t>(std::snprintf(buf, sizeof buf, "%" PRId32, bson_iter_int32(it))));
-      return;
+      return AppendInt(bson_iter_int32(it), out);
     case BSON_TYPE_INT64:
-      out->append(buf, static_cast<size_t>(std::snprintf(buf, sizeof buf, "%" PRId64, bson_iter_int64(it))));
-      return;
+      return AppendInt(bson_iter_int64(it), out);
     case BSON_TYPE_BOOL:
       out->append(bson_iter_bool(it) ? "true" : "false");
       return;
@@ -101,9 +119,11 @@ void AppendValue(bson_iter_t* it, std::string* out) {
     case BSON_TYPE_TIMESTAMP: {
       uint32_t t, i;
       bson_iter_timestamp(it, &t, &i);
-      out->append(buf, static_cast<size_t>(std::snprintf(buf, sizeof buf, "{ \"$timestamp\" : { \"t\" : %" PRIu32
-                                                                         ", \"i\" : %" PRIu32 " } }",
-                                                         t, i)));
+      out->append("{ \"$timestamp\" : { \"t\" : ");
+      AppendInt(t, out);
+      out->append(", \"i\" : ");
+      AppendInt(i, out);
+      out->append(" } }");
       return;
     }
     case BSON_TYPE_OID: {
