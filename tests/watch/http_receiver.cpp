@@ -4,6 +4,8 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -106,6 +108,13 @@ int HttpReceiver::failed_handshakes() const {
 }
 
 void HttpReceiver::Serve() {
+  // Writing to a client that hung up (an answer, TLS's close_notify) raises SIGPIPE in
+  // the writing thread; test binaries do not ignore it, so this thread blocks it and
+  // gets EPIPE instead.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   for (;;) {
     int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) return;  // the listening socket was shut down

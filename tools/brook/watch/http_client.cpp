@@ -225,7 +225,11 @@ Status HttpClient::SendAll(const std::string& data) {
 Status HttpClient::ReadMore() {
   char tmp[16384];
   if (ssl_) {
-    int n = SSL_read(static_cast<SSL*>(ssl_), tmp, sizeof tmp);
+    int n;
+    {
+      SigpipeBlocked guard;  // TLS may write while reading (alerts, key updates)
+      n = SSL_read(static_cast<SSL*>(ssl_), tmp, sizeof tmp);
+    }
     if (n > 0) {
       buf_.append(tmp, static_cast<size_t>(n));
       return Status::OK();
