@@ -1,7 +1,8 @@
 // End-to-end tests of `brook watch` against a real brookd: exactly-once delivery into a
-// file under repeated kill -9, the HTTP sink against a receiver that fails requests,
-// checkpoints in a collection, initial sync with concurrent writes, SIGTERM.
-// Registered with ctest only with -DBROOK_WATCH_E2E=ON (see CMakeLists.txt).
+// file under repeated kill -9, the HTTP(S) sink against a receiver that fails requests,
+// checkpoints in a collection, initial sync with concurrent writes and with mixed-type
+// _ids interrupted mid-copy, SIGTERM.
+// Part of the default ctest run (label watch_e2e; see CMakeLists.txt).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>

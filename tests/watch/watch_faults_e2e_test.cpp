@@ -2,7 +2,7 @@
 // restarted mid-stream, failCommand failpoints on getMore (resumable: the watcher
 // resumes; not resumable: it exits 1 naming the error), and a shrunken oplog losing the
 // stream's history (--on-history-lost fail and resync).
-// Registered with ctest only with -DBROOK_WATCH_E2E=ON (see CMakeLists.txt).
+// Part of the default ctest run (label watch_e2e; see CMakeLists.txt).
 #include <gtest/gtest.h>
 
 #include "brookd_process.h"
