@@ -51,10 +51,11 @@ void AppendRandom(bson_t* b, const char* key, std::mt19937* rng, int depth) {
     case 16: BSON_APPEND_DATE_TIME(b, key, static_cast<int64_t>((*rng)()) * 59999 + (*rng)() % 1000); break;
     case 17: BSON_APPEND_DATE_TIME(b, key, 253402300800000 + static_cast<int64_t>((*rng)() % 2001) - 1000); break;
     case 18: {
-      // Strings of 0..40 bytes with one byte around the escaping bounds (", \\, 0x01,
+      // Strings of 0..100 bytes with one byte around the escaping bounds (", \\, 0x01,
       // 0x7f need it; '~' and ' ' do not) somewhere: the word-at-a-time test's edges.
-      std::string s(static_cast<size_t>(std::uniform_int_distribution<int>(0, 40)(*rng)), 'a');
+      std::string s(static_cast<size_t>(std::uniform_int_distribution<int>(0, 100)(*rng)), 'a');
       if (!s.empty() && ((*rng)() & 1)) s[(*rng)() % s.size()] = "\"\\\x01\x7f~ "[(*rng)() % 6];
+      if (s.size() >= 2 && (*rng)() % 4 == 0) s.replace((*rng)() % (s.size() - 1), 2, "\xc3\xa9");  // >= 0x80
       BSON_APPEND_UTF8(b, key, s.c_str());
       break;
     }
