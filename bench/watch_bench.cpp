@@ -3,6 +3,7 @@
 //
 //   build/bin/watch_bench --uri mongodb://127.0.0.1:27017/?directConnection=true
 //       [--events 200000] [--doc-size 1024] [--brook build/bin/brook] [--batch-size 0]
+//   build/bin/watch_bench --brookd build/bin/brookd ...   # its own server (temp dbpath)
 //
 // Two cells, each in a fresh collection:
 //   catch-up  N inserts are written first; then brook watch starts at the time before
@@ -11,10 +12,17 @@
 //   live      brook watch is running at the head; a writer inserts N documents with
 //             insert_many; the clock runs from the first write until the file holds N
 //             lines (end to end, bounded by the server's insert rate too).
-// Prints one table row per cell: events, seconds, events/s, output MB/s.
+// Prints one table row per cell: events, seconds, events/s, output MB/s, and the CPU time
+// per event of brook watch and (with --brookd) of the server over the cell: on a shared
+// machine the wall clock is noisy, the CPU cost much less so. (The live cell's server
+// CPU includes the inserts.)
 
+#include <arpa/inet.h>
 #include <mongoc/mongoc.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +33,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,15 +50,44 @@ struct Options {
   int batch_size = 0;
 };
 
-long CountLines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  static char buf[1 << 20];
-  long n = 0;
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    n += static_cast<long>(std::count(buf, buf + in.gcount(), '\n'));
-    if (!in) break;
+// Counts the lines of a growing file, reading only what was appended since the last
+// call: re-reading a file of hundreds of MB every poll would steal the CPU measured.
+class LineCounter {
+ public:
+  explicit LineCounter(std::string path) : path_(std::move(path)) {}
+  long Count() {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) return lines_;
+    in.seekg(offset_);
+    static char buf[1 << 20];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+      lines_ += static_cast<long>(std::count(buf, buf + in.gcount(), '\n'));
+      offset_ += in.gcount();
+      if (!in) break;
+    }
+    return lines_;
   }
-  return n;
+
+ private:
+  std::string path_;
+  std::streamoff offset_ = 0;
+  long lines_ = 0;
+};
+
+// CPU seconds (user + system) a process has used so far, from /proc; -1 if unknown.
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  // Fields after the command: state is the 3rd of stat; utime and stime the 14th, 15th.
+  for (int i = 3; i <= 15 && rest >> field; ++i)
+    if (i >= 14) ticks += std::atof(field.c_str());
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 std::pair<uint32_t, uint32_t> OperationTime(mongoc_client_t* client) {
@@ -109,16 +147,21 @@ pid_t StartWatch(const Options& opt, const std::string& coll, const std::string&
   return pid;
 }
 
-void StopWatch(pid_t pid) {
+// Stops brook watch; its CPU seconds (user + system) over its whole run.
+double StopWatch(pid_t pid) {
   kill(pid, SIGTERM);
   int status;
-  waitpid(pid, &status, 0);
+  rusage ru{};
+  wait4(pid, &status, 0, &ru);
+  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
 }
 
 bool WaitLines(const std::string& path, long n, pid_t pid, double timeout_s) {
   auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
+  LineCounter counter(path);
   while (Clock::now() < deadline) {
-    if (CountLines(path) >= n) return true;
+    if (counter.Count() >= n) return true;
     int status;
     if (waitpid(pid, &status, WNOHANG) == pid) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -126,19 +169,62 @@ bool WaitLines(const std::string& path, long n, pid_t pid, double timeout_s) {
   return false;
 }
 
-void Row(const char* cell, long events, double secs, const std::string& file) {
+void Row(const char* cell, long events, double secs, const std::string& file, double brook_cpu, double server_cpu) {
   double mb = static_cast<double>(std::filesystem::file_size(file)) / (1 << 20);
-  std::printf("| %-9s | %9ld | %8.2f | %10.0f | %8.1f |\n", cell, events, secs, events / secs, mb / secs);
+  std::printf("| %-9s | %9ld | %8.2f | %10.0f | %8.1f | %12.1f | %13s |\n", cell, events, secs, events / secs, mb / secs,
+              brook_cpu * 1e6 / static_cast<double>(events),
+              server_cpu < 0 ? "-" : std::to_string(static_cast<int>(server_cpu * 1e6 / static_cast<double>(events))).c_str());
+}
+
+// --brookd PATH: the bench's own server on a free loopback port with a temporary dbpath
+// (its CPU is then measured too). Returns its pid; sets opt->uri.
+pid_t StartBrookd(const std::string& path, Options* opt, std::string* dbpath) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  std::string port = std::to_string(ntohs(a.sin_port));
+  close(fd);
+  std::string tmpl = std::filesystem::temp_directory_path().string() + "/watch_bench_db_XXXXXX";
+  *dbpath = mkdtemp(tmpl.data());
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::string log = *dbpath + "/brookd.log";
+    FILE* f = std::fopen(log.c_str(), "w");
+    if (f) {
+      dup2(fileno(f), 1);
+      dup2(fileno(f), 2);
+    }
+    std::string data = *dbpath + "/data";
+    std::filesystem::create_directories(data);
+    execl(path.c_str(), path.c_str(), "--port", port.c_str(), "--dbpath", data.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  opt->uri = "mongodb://127.0.0.1:" + port + "/?directConnection=true";
+  return pid;
+}
+
+bool Ping(mongoc_client_t* client) {
+  bson_t* cmd = BCON_NEW("ping", BCON_INT32(1));
+  bson_error_t err;
+  bool ok = mongoc_client_command_simple(client, "admin", cmd, nullptr, nullptr, &err);
+  bson_destroy(cmd);
+  return ok;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options opt;
+  std::string brookd;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--uri") opt.uri = v;
     else if (k == "--brook") opt.brook = v;
+    else if (k == "--brookd") brookd = v;
     else if (k == "--events") opt.events = std::atol(v.c_str());
     else if (k == "--doc-size") opt.doc_size = std::atoi(v.c_str());
     else if (k == "--batch-size") opt.batch_size = std::atoi(v.c_str());
@@ -148,14 +234,18 @@ int main(int argc, char** argv) {
     }
   }
   mongoc_init();
+  pid_t server = -1;
+  std::string dbpath;
+  if (!brookd.empty()) server = StartBrookd(brookd, &opt, &dbpath);
   mongoc_client_t* client = mongoc_client_new(opt.uri.c_str());
   if (!client) {
     std::fprintf(stderr, "bad --uri\n");
     return 2;
   }
+  for (int i = 0; i < 200 && !Ping(client); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::printf("brook watch into a file sink, %ld events of %d bytes\n\n", opt.events, opt.doc_size);
-  std::printf("| cell      |    events |  seconds |   events/s |     MB/s |\n");
-  std::printf("|-----------|-----------|----------|------------|----------|\n");
+  std::printf("| cell      |    events |  seconds |   events/s |     MB/s | brook CPU us/event | server CPU us/event |\n");
+  std::printf("|-----------|-----------|----------|------------|----------|--------------------|---------------------|\n");
   int rc = 0;
   for (const char* cell : {"catch-up", "live"}) {
     std::string dir = std::filesystem::temp_directory_path().string() + "/watch_bench_" + cell + "_" +
@@ -165,23 +255,27 @@ int main(int argc, char** argv) {
     std::string file = dir + "/events.jsonl";
     pid_t pid;
     Clock::time_point t0;
+    double server_cpu0 = 0;
     if (std::strcmp(cell, "catch-up") == 0) {
       auto t = OperationTime(client);
       InsertAll(client, coll, opt);
       t0 = Clock::now();
+      if (server > 0) server_cpu0 = ProcessCpuSeconds(server);
       pid = StartWatch(opt, coll, dir, std::to_string(t.first) + ":" + std::to_string(t.second));
     } else {
       pid = StartWatch(opt, coll, dir, "");
       // Ready once the starting checkpoint exists.
       while (!std::filesystem::exists(dir + "/bench.ckpt")) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       t0 = Clock::now();
+      if (server > 0) server_cpu0 = ProcessCpuSeconds(server);
       InsertAll(client, coll, opt);
     }
     bool ok = WaitLines(file, opt.events, pid, 600);
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    StopWatch(pid);
+    double server_cpu = server > 0 ? ProcessCpuSeconds(server) - server_cpu0 : -1;
+    double brook_cpu = StopWatch(pid);
     if (ok) {
-      Row(cell, opt.events, secs, file);
+      Row(cell, opt.events, secs, file, brook_cpu, server_cpu);
     } else {
       std::printf("| %-9s | failed: see %s/watch.log |\n", cell, dir.c_str());
       rc = 1;
@@ -191,5 +285,11 @@ int main(int argc, char** argv) {
   }
   mongoc_client_destroy(client);
   mongoc_cleanup();
+  if (server > 0) {
+    kill(server, SIGTERM);
+    int status;
+    waitpid(server, &status, 0);
+    std::filesystem::remove_all(dbpath);
+  }
   return rc;
 }

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -25,22 +28,67 @@ TempDir::~TempDir() {
   if (!std::getenv("BROOK_KEEP_TMP")) std::filesystem::remove_all(path_);
 }
 
-WatchProcess::WatchProcess(std::vector<std::string> args, std::string log_path, std::string out_path)
-    : args_(std::move(args)), log_path_(std::move(log_path)), out_path_(std::move(out_path)) {}
+namespace {
 
-WatchProcess::~WatchProcess() { Kill9(); }
+// The live WatchProcess objects, for the failure listener. Test threads only.
+std::mutex g_live_mu;
+std::set<WatchProcess*>& Live() {
+  static std::set<WatchProcess*> live;
+  return live;
+}
+
+// A failed assertion kills the test's watchers at once: whatever the test does next
+// (returning, waiting, crashing), no watcher keeps running after a failure.
+class KillWatchersOnFailure : public ::testing::EmptyTestEventListener {
+  void OnTestPartResult(const ::testing::TestPartResult& result) override {
+    if (result.failed()) KillAllWatchProcesses();
+  }
+};
+
+void RegisterFailureListener() {
+  static std::once_flag once;
+  std::call_once(once, [] { ::testing::UnitTest::GetInstance()->listeners().Append(new KillWatchersOnFailure); });
+}
+
+}  // namespace
+
+void KillAllWatchProcesses() {
+  std::lock_guard<std::mutex> lock(g_live_mu);
+  for (WatchProcess* w : Live()) w->Kill9();
+}
+
+WatchProcess::WatchProcess(std::vector<std::string> args, std::string log_path, std::string out_path)
+    : args_(std::move(args)), log_path_(std::move(log_path)), out_path_(std::move(out_path)) {
+  RegisterFailureListener();
+  std::lock_guard<std::mutex> lock(g_live_mu);
+  Live().insert(this);
+}
+
+WatchProcess::~WatchProcess() {
+  {
+    std::lock_guard<std::mutex> lock(g_live_mu);
+    Live().erase(this);
+  }
+  Kill9();
+}
 
 void WatchProcess::Start() {
   log_size_at_start_ = Slurp(log_path_).size();
   last_exit_ = -1000;
+  pid_t parent = getpid();
   pid_ = fork();
   if (pid_ == 0) {
+    // Dies with the test (even a crashed one); the check covers a parent that died
+    // before the prctl.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(126);
     int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (log >= 0) dup2(log, 2);
-    if (!out_path_.empty()) {
-      int out = open(out_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (out >= 0) dup2(out, 1);
-    }
+    int out = open(out_path_.empty() ? "/dev/null" : out_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (out >= 0) dup2(out, 1);
+    int in = open("/dev/null", O_RDONLY);
+    if (in >= 0) dup2(in, 0);
+    close_range(3, ~0U, 0);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(BROOK_PATH));
     argv.push_back(const_cast<char*>("watch"));
@@ -180,13 +228,17 @@ BrookdWithArgs::BrookdWithArgs(std::vector<std::string> extra) {
                                    "--setParameter", "enableTestCommands=1"};
   std::filesystem::create_directories(dbpath_ + "/data");
   args.insert(args.end(), extra.begin(), extra.end());
+  pid_t parent = getpid();
   pid_ = fork();
   if (pid_ == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // as WatchProcess: never outlives the test
+    if (getppid() != parent) _exit(126);
     int lfd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (lfd >= 0) {
       dup2(lfd, 1);
       dup2(lfd, 2);
     }
+    close_range(3, ~0U, 0);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -214,6 +266,24 @@ BrookdWithArgs::~BrookdWithArgs() {
 
 std::string BrookdWithArgs::uri() const {
   return "mongodb://127.0.0.1:" + std::to_string(port_) + "/?directConnection=true";
+}
+
+HttpReceiver::Policy FlakyCheckingCheckpoint(std::string ckpt_path, std::atomic<bool>* ahead) {
+  auto flaky = HttpReceiver::Flaky();
+  return [flaky, ckpt_path = std::move(ckpt_path), ahead](int n, const std::string& body) {
+    // Every event at or before the checkpoint must have been acknowledged: so the
+    // checkpoint must sort before the first (not yet acknowledged) event of this request.
+    // Tokens order as their uppercase _data hex strings do (KeyString bytes, memcmp).
+    std::string ck = Slurp(ckpt_path);
+    auto pos = ck.find("\"_data\" : \"");
+    auto first = body.find("\"_data\" : \"");
+    if (pos != std::string::npos && first != std::string::npos) {
+      std::string data = ck.substr(pos + 11, ck.find('"', pos + 11) - pos - 11);
+      std::string first_data = body.substr(first + 11, body.find('"', first + 11) - first - 11);
+      if (data >= first_data) *ahead = true;
+    }
+    return flaky(n, body);
+  };
 }
 
 std::string Slurp(const std::string& path) {

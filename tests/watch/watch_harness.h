@@ -6,11 +6,7 @@
 
 #include <bson/bson.h>
 #include <mongoc/mongoc.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/types.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -19,6 +15,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "http_receiver.h"
 
 namespace brook::testing {
 
@@ -33,7 +31,11 @@ class TempDir {
   std::string path_;
 };
 
-// `brook watch ARGS...` as a child; stdout to `out_path` (if not empty), stderr to `log_path`.
+// `brook watch ARGS...` as a child; stdout to `out_path` (else /dev/null), stderr to
+// `log_path`, no other descriptor of the test inherited (a leftover child must not hold
+// the test runner's pipe or a receiver's socket). The child never outlives its test: it
+// is SIGKILLed and reaped on destruction and at any failed assertion (a gtest listener),
+// and dies with the test process itself (PR_SET_PDEATHSIG), should that crash.
 class WatchProcess {
  public:
   WatchProcess(std::vector<std::string> args, std::string log_path, std::string out_path = "");
@@ -55,6 +57,9 @@ class WatchProcess {
   size_t log_size_at_start_ = 0;
   int last_exit_ = -1000;  // exit code of the last run once reaped
 };
+
+// Kills (SIGKILL) and reaps every running WatchProcess child; the failure listener's action.
+void KillAllWatchProcesses();
 
 // Owns a client (error API 2) on `uri`.
 class Client {
@@ -115,99 +120,10 @@ class BrookdWithArgs {
   std::string dbpath_;
 };
 
-// A loopback HTTP receiver: fails every third request with 503, drops every seventh
-// connection without answering; records acknowledged events and checks, at each request,
-// that the checkpoint file does not cover any event not yet acknowledged.
-class FlakyReceiver {
- public:
-  explicit FlakyReceiver(std::string ckpt_path) : ckpt_path_(std::move(ckpt_path)) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t l = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &l);
-    port_ = ntohs(a.sin_port);
-    listen(fd_, 16);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~FlakyReceiver() {
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/events"; }
-  std::vector<std::string> Acked() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return acked_;
-  }
-  bool checkpoint_ahead = false;
-
- private:
-  void Serve() {
-    for (;;) {
-      int c = accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      std::string buf;
-      for (;;) {
-        size_t he;
-        while ((he = buf.find("\r\n\r\n")) == std::string::npos) {
-          char tmp[65536];
-          ssize_t r = recv(c, tmp, sizeof tmp, 0);
-          if (r <= 0) goto done;
-          buf.append(tmp, static_cast<size_t>(r));
-        }
-        size_t cl = std::stoul(buf.substr(buf.find("Content-Length: ") + 16));
-        std::string body;
-        buf.erase(0, he + 4);
-        while (buf.size() < cl) {
-          char tmp[65536];
-          ssize_t r = recv(c, tmp, sizeof tmp, 0);
-          if (r <= 0) goto done;
-          buf.append(tmp, static_cast<size_t>(r));
-        }
-        body = buf.substr(0, cl);
-        buf.erase(0, cl);
-        ++requests_;
-        CheckCheckpoint(body);
-        if (requests_ % 7 == 0) goto done;
-        int status = requests_ % 3 == 0 ? 503 : 200;
-        if (status == 200) {
-          std::lock_guard<std::mutex> lock(mu_);
-          size_t p = 0, q;
-          while ((q = body.find('\n', p)) != std::string::npos) {
-            acked_.push_back(body.substr(p, q - p));
-            p = q + 1;
-          }
-        }
-        std::string reply = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n\r\n";
-        send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
-      }
-    done:
-      close(c);
-    }
-  }
-  // Every event at or before the checkpoint must have been acknowledged: so the
-  // checkpoint must sort before the first (not yet acknowledged) event of this request.
-  // Tokens order as their uppercase _data hex strings do (KeyString bytes, memcmp).
-  void CheckCheckpoint(const std::string& body) {
-    std::string ck = Slurp(ckpt_path_);
-    auto pos = ck.find("\"_data\" : \"");
-    auto first = body.find("\"_data\" : \"");
-    if (pos == std::string::npos || first == std::string::npos) return;
-    std::string data = ck.substr(pos + 11, ck.find('"', pos + 11) - pos - 11);
-    std::string first_data = body.substr(first + 11, body.find('"', first + 11) - first - 11);
-    if (data >= first_data) checkpoint_ahead = true;
-  }
-
-  std::string ckpt_path_;
-  int fd_, port_;
-  int requests_ = 0;
-  std::mutex mu_;
-  std::vector<std::string> acked_;
-  std::thread thread_;
-};
+// The receiver policy of the HTTP sink tests: HttpReceiver::Flaky() (503s and dropped
+// connections from the first request on), and at each request a check that the checkpoint
+// file does not cover any event not yet acknowledged; sets *ahead when it does.
+HttpReceiver::Policy FlakyCheckingCheckpoint(std::string ckpt_path, std::atomic<bool>* ahead);
 
 // Waits until `pred` holds or `ms` elapse; returns pred().
 bool WaitFor(const std::function<bool()>& pred, int ms);

@@ -179,7 +179,8 @@ TEST(WatchMockE2E, CheckpointInACollectionRestartsFromTheStoredToken) {
 TEST(WatchMockE2E, HttpSinkDeliversEverythingAndTheCheckpointFollowsAcks) {
   MockChangeStreamServer mock;
   TempDir dir;
-  FlakyReceiver receiver(dir.File("m.ckpt"));
+  std::atomic<bool> checkpoint_ahead{false};
+  HttpReceiver receiver(FlakyCheckingCheckpoint(dir.File("m.ckpt"), &checkpoint_ahead));
   auto args = Args(mock, dir, "unused");
   for (auto& a : args)
     if (a == "file:unused") a = receiver.url();
@@ -196,7 +197,7 @@ TEST(WatchMockE2E, HttpSinkDeliversEverythingAndTheCheckpointFollowsAcks) {
   more.join();
   ASSERT_TRUE(WaitFor(
       [&] {
-        auto acked = receiver.Acked();
+        auto acked = receiver.AckedLines();
         std::set<std::string> got(acked.begin(), acked.end());
         for (int64_t i = 0; i < 2000; ++i)
           if (!got.count(mock.EventJson(i))) return false;
@@ -205,7 +206,7 @@ TEST(WatchMockE2E, HttpSinkDeliversEverythingAndTheCheckpointFollowsAcks) {
       30000))
       << watch.Log();
   EXPECT_EQ(watch.Term(), 0);
-  EXPECT_FALSE(receiver.checkpoint_ahead);
+  EXPECT_FALSE(checkpoint_ahead.load());
   EXPECT_NE(watch.Log().find("answered HTTP 503"), std::string::npos) << watch.Log();
 }
 

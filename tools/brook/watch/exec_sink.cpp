@@ -87,10 +87,14 @@ class ExecSink : public Sink {
 
 class HttpSink : public Sink {
  public:
-  HttpSink(std::string url, StatusWith<HttpUrl> parsed) : url_(std::move(url)), parsed_(std::move(parsed)) {}
+  HttpSink(std::string url, StatusWith<HttpUrl> parsed, TlsOptions tls)
+      : url_(std::move(url)), parsed_(std::move(parsed)), tls_(std::move(tls)) {}
   Status Open(std::optional<int64_t>) override {
     if (!parsed_.ok()) return parsed_.status().WithContext("--sink");
-    client_ = std::make_unique<HttpClient>(parsed_.value());
+    client_ = std::make_unique<HttpClient>(parsed_.value(), tls_);
+    // A CA file that cannot be loaded is a setup error, reported now rather than retried.
+    Status s = client_->Prepare();
+    if (!s.ok()) return s.WithContext(tls_.ca_file.empty() ? "--sink" : "--sink-ca-file");
     return Status::OK();
   }
   Status Deliver(const std::vector<std::string>& lines, size_t* acked) override {
@@ -118,14 +122,17 @@ class HttpSink : public Sink {
   static constexpr size_t kMaxBody = 8 << 20;
   std::string url_;
   StatusWith<HttpUrl> parsed_;
+  TlsOptions tls_;
   std::unique_ptr<HttpClient> client_;
 };
 
 }  // namespace
 
 std::unique_ptr<Sink> MakeExecSink(const std::string& command) { return std::make_unique<ExecSink>(command); }
-std::unique_ptr<Sink> MakeHttpSink(const std::string& url) {
-  return std::make_unique<HttpSink>(url, HttpUrl::Parse(url));
+std::unique_ptr<Sink> MakeHttpSink(const std::string& url, const std::string& ca_file) {
+  TlsOptions tls;
+  tls.ca_file = ca_file;
+  return std::make_unique<HttpSink>(url, HttpUrl::Parse(url), std::move(tls));
 }
 
 }  // namespace brook::watch

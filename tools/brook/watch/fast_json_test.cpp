@@ -27,8 +27,8 @@ void FillRandom(bson_t* b, std::mt19937* rng, int depth, bool array) {
 }
 
 void AppendRandom(bson_t* b, const char* key, std::mt19937* rng, int depth) {
-  int kind = std::uniform_int_distribution<int>(0, 15)(*rng);
-  if (depth > 3 && kind >= 12) kind = 0;
+  int kind = std::uniform_int_distribution<int>(0, 18)(*rng);
+  if (depth > 3 && kind >= 12 && kind <= 15) kind = 0;
   switch (kind) {
     case 0: BSON_APPEND_UTF8(b, key, "plain text 123"); break;
     case 1: BSON_APPEND_UTF8(b, key, "esc \" \\ \n \t \x01 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"); break;
@@ -47,6 +47,18 @@ void AppendRandom(bson_t* b, const char* key, std::mt19937* rng, int depth) {
     case 9: BSON_APPEND_DATE_TIME(b, key, static_cast<int64_t>((*rng)()) * 1000 - 5000); break;
     case 10: BSON_APPEND_BINARY(b, key, BSON_SUBTYPE_BINARY, reinterpret_cast<const uint8_t*>("\x01\x02"), 2); break;
     case 11: BSON_APPEND_UTF8(b, key, ""); break;
+    // Dates with milliseconds, across leap years and centuries, and around year 10000.
+    case 16: BSON_APPEND_DATE_TIME(b, key, static_cast<int64_t>((*rng)()) * 59999 + (*rng)() % 1000); break;
+    case 17: BSON_APPEND_DATE_TIME(b, key, 253402300800000 + static_cast<int64_t>((*rng)() % 2001) - 1000); break;
+    case 18: {
+      // Strings of 0..100 bytes with one byte around the escaping bounds (", \\, 0x01,
+      // 0x7f need it; '~' and ' ' do not) somewhere: the word-at-a-time test's edges.
+      std::string s(static_cast<size_t>(std::uniform_int_distribution<int>(0, 100)(*rng)), 'a');
+      if (!s.empty() && ((*rng)() & 1)) s[(*rng)() % s.size()] = "\"\\\x01\x7f~ "[(*rng)() % 6];
+      if (s.size() >= 2 && (*rng)() % 4 == 0) s.replace((*rng)() % (s.size() - 1), 2, "\xc3\xa9");  // >= 0x80
+      BSON_APPEND_UTF8(b, key, s.c_str());
+      break;
+    }
     case 12:
     case 13: {
       bson_t child;
@@ -55,7 +67,8 @@ void AppendRandom(bson_t* b, const char* key, std::mt19937* rng, int depth) {
       bson_append_document_end(b, &child);
       break;
     }
-    default: {
+    case 14:
+    case 15: {
       bson_t child;
       BSON_APPEND_ARRAY_BEGIN(b, key, &child);
       FillRandom(&child, rng, depth + 1, true);
@@ -82,7 +95,7 @@ TEST(FastJson, MatchesLibbsonOnTypicalEvents) {
 
 TEST(FastJson, MatchesLibbsonOnRandomDocuments) {
   std::mt19937 rng(99);
-  for (int i = 0; i < 3000; ++i) {
+  for (int i = 0; i < 20000; ++i) {
     BsonDoc d = BsonDoc::New();
     FillRandom(d.mut(), &rng, 0, false);
     ASSERT_EQ(Fast(d.get()), Libbson(d.get())) << "document " << i;

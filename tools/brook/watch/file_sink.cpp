@@ -148,7 +148,7 @@ std::unique_ptr<Sink> MakeSink(const SinkSpec& spec) {
     case SinkSpec::Kind::kFile:
       return MakeFileSink(spec.target);
     case SinkSpec::Kind::kHttp:
-      return MakeHttpSink(spec.target);
+      return MakeHttpSink(spec.target, spec.ca_file);
     case SinkSpec::Kind::kExec:
       return MakeExecSink(spec.target);
   }

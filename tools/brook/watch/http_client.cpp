@@ -1,9 +1,15 @@
 #include "watch/http_client.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,6 +22,44 @@ namespace {
 
 Status NetError(const std::string& what) { return Status(ErrorCodes::kHostUnreachable, what); }
 
+// The queued OpenSSL errors as one line (and the queue cleared), or `fallback`.
+std::string OpensslErrors(const std::string& fallback) {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    out += (out.empty() ? "" : "; ") + std::string(buf);
+  }
+  return out.empty() ? fallback : out;
+}
+
+bool IsIpLiteral(const std::string& host) {
+  in6_addr a6;
+  in_addr a4;
+  return ::inet_pton(AF_INET, host.c_str(), &a4) == 1 || ::inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+}
+
+// OpenSSL writes to the socket with write(), which raises SIGPIPE when the receiver has
+// hung up: blocked for the call, and a pending one consumed, so a process that does not
+// ignore SIGPIPE (the unit tests) gets EPIPE as an error instead of dying.
+class SigpipeBlocked {
+ public:
+  SigpipeBlocked() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+  }
+  ~SigpipeBlocked() {
+    timespec zero{0, 0};
+    while (sigtimedwait(&set_, nullptr, &zero) >= 0 || errno == EINTR) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t set_, old_;
+};
+
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -24,10 +68,16 @@ std::string Lower(std::string s) {
 }  // namespace
 
 StatusWith<HttpUrl> HttpUrl::Parse(const std::string& url) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) return Status(ErrorCodes::kBadValue, "not an http:// URL: " + url);
-  std::string rest = url.substr(scheme.size());
   HttpUrl u;
+  std::string scheme = "http://";
+  if (url.rfind("https://", 0) == 0) {
+    scheme = "https://";
+    u.tls = true;
+    u.port = "443";
+  } else if (url.rfind(scheme, 0) != 0) {
+    return Status(ErrorCodes::kBadValue, "not an http:// or https:// URL: " + url);
+  }
+  std::string rest = url.substr(scheme.size());
   auto slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
   if (slash != std::string::npos) u.path = rest.substr(slash);
@@ -47,9 +97,71 @@ StatusWith<HttpUrl> HttpUrl::Parse(const std::string& url) {
   return u;
 }
 
-HttpClient::~HttpClient() { Disconnect(); }
+HttpClient::~HttpClient() {
+  Disconnect();
+  if (ssl_ctx_) SSL_CTX_free(static_cast<SSL_CTX*>(ssl_ctx_));
+}
+
+Status HttpClient::Prepare() {
+  if (!url_.tls || ssl_ctx_) return Status::OK();
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (!ctx) return Status(ErrorCodes::kInternalError, OpensslErrors("cannot create a TLS context"));
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  // A receiver that closes without close_notify ends a response like a plain close: the
+  // HTTP framing (Content-Length, chunks) already tells a complete answer from a cut one.
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  int ok = tls_.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx)
+                                : SSL_CTX_load_verify_locations(ctx, tls_.ca_file.c_str(), nullptr);
+  if (ok != 1) {
+    SSL_CTX_free(ctx);
+    std::string what = tls_.ca_file.empty() ? "the system's CA certificates" : "CA file " + tls_.ca_file;
+    return Status(ErrorCodes::kBadValue, "cannot load " + what + ": " + OpensslErrors("no certificate found"));
+  }
+  ssl_ctx_ = ctx;
+  return Status::OK();
+}
+
+Status HttpClient::StartTls() {
+  BROOK_RETURN_IF_ERROR(Prepare());
+  SSL* ssl = SSL_new(static_cast<SSL_CTX*>(ssl_ctx_));
+  if (!ssl) return NetError(OpensslErrors("cannot create a TLS connection"));
+  SSL_set_fd(ssl, fd_);
+  SSL_set_mode(ssl, SSL_MODE_AUTO_RETRY);
+  // The certificate must name the host of the URL: its IP address for an IP literal,
+  // else its DNS name (also sent as SNI).
+  if (IsIpLiteral(url_.host)) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url_.host.c_str());
+  } else {
+    SSL_set_tlsext_host_name(ssl, url_.host.c_str());
+    SSL_set1_host(ssl, url_.host.c_str());
+  }
+  int rc;
+  {
+    SigpipeBlocked guard;
+    rc = SSL_connect(ssl);
+  }
+  if (rc != 1) {
+    long verify = SSL_get_verify_result(ssl);
+    std::string why = verify != X509_V_OK
+                          ? std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify) +
+                                (tls_.ca_file.empty() ? " (for a private CA, pass its certificate with --sink-ca-file)"
+                                                      : " (checked against --sink-ca-file " + tls_.ca_file + ")")
+                          : OpensslErrors(std::string("the connection closed: ") + std::strerror(errno));
+    ERR_clear_error();
+    SSL_free(ssl);
+    return NetError("TLS handshake with " + url_.host + ":" + url_.port + " failed: " + why);
+  }
+  ssl_ = ssl;
+  return Status::OK();
+}
 
 void HttpClient::Disconnect() {
+  if (ssl_) {
+    // No close_notify round trip: the connection is dropped either way.
+    SSL_free(static_cast<SSL*>(ssl_));
+    ssl_ = nullptr;
+  }
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   buf_.clear();
@@ -80,11 +192,27 @@ Status HttpClient::Connect() {
   }
   ::freeaddrinfo(res);
   if (fd_ < 0) return NetError("cannot connect to " + url_.host + ":" + url_.port + ": " + last_error);
+  if (url_.tls) {
+    Status s = StartTls();
+    if (!s.ok()) {
+      Disconnect();
+      return s;
+    }
+  }
   return Status::OK();
 }
 
 Status HttpClient::SendAll(const std::string& data) {
   size_t done = 0;
+  if (ssl_) {
+    SigpipeBlocked guard;
+    while (done < data.size()) {
+      int n = SSL_write(static_cast<SSL*>(ssl_), data.data() + done, static_cast<int>(std::min<size_t>(data.size() - done, 1 << 30)));
+      if (n <= 0) return NetError("TLS send failed: " + OpensslErrors(std::strerror(errno)));
+      done += static_cast<size_t>(n);
+    }
+    return Status::OK();
+  }
   while (done < data.size()) {
     ssize_t n = ::send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
@@ -96,6 +224,23 @@ Status HttpClient::SendAll(const std::string& data) {
 
 Status HttpClient::ReadMore() {
   char tmp[16384];
+  if (ssl_) {
+    int n;
+    {
+      SigpipeBlocked guard;  // TLS may write while reading (alerts, key updates)
+      n = SSL_read(static_cast<SSL*>(ssl_), tmp, sizeof tmp);
+    }
+    if (n > 0) {
+      buf_.append(tmp, static_cast<size_t>(n));
+      return Status::OK();
+    }
+    int err = SSL_get_error(static_cast<SSL*>(ssl_), n);
+    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && errno == 0)) {
+      ERR_clear_error();
+      return NetError("connection closed by the receiver");
+    }
+    return NetError("TLS receive failed: " + OpensslErrors(std::strerror(errno)));
+  }
   for (;;) {
     ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
     if (n < 0 && errno == EINTR) continue;
@@ -161,11 +306,7 @@ StatusWith<int> HttpClient::ReadResponse(bool* keep_alive) {
     buf_.erase(0, static_cast<size_t>(content_length));
   } else if (code >= 200 && code != 204 && code != 304) {
     // No length: the body runs until the receiver closes.
-    for (;;) {
-      char tmp[4096];
-      ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-      if (n <= 0) break;
-    }
+    while (ReadMore().ok()) buf_.clear();
     *keep_alive = false;
   }
   return code;

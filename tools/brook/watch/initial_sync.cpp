@@ -1,11 +1,51 @@
 #include "watch/initial_sync.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 namespace brook::watch {
 namespace {
 
-constexpr size_t kCopyBatch = 1000;
+constexpr size_t kDefaultCopyBatch = 1000;
+
+// MongoDB's canonical type order of values, lowest first: each row is one bracket whose
+// values compare with each other ($gt stays inside it), by BSON type code. Fixed by the
+// server's sort order; arrays, regexes and undefined cannot be _ids but are listed so
+// the table is the whole order.
+const std::vector<std::vector<int>>& TypeBrackets() {
+  static const std::vector<std::vector<int>> kBrackets = {
+      {BSON_TYPE_MINKEY},
+      {BSON_TYPE_UNDEFINED, BSON_TYPE_NULL},
+      {BSON_TYPE_DOUBLE, BSON_TYPE_INT32, BSON_TYPE_INT64, BSON_TYPE_DECIMAL128},
+      {BSON_TYPE_SYMBOL, BSON_TYPE_UTF8},
+      {BSON_TYPE_DOCUMENT},
+      {BSON_TYPE_ARRAY},
+      {BSON_TYPE_BINARY},
+      {BSON_TYPE_OID},
+      {BSON_TYPE_BOOL},
+      {BSON_TYPE_DATE_TIME},
+      {BSON_TYPE_TIMESTAMP},
+      {BSON_TYPE_REGEX},
+      {BSON_TYPE_DBPOINTER},
+      {BSON_TYPE_CODE},
+      {BSON_TYPE_CODEWSCOPE},
+      {BSON_TYPE_MAXKEY},
+  };
+  return kBrackets;
+}
+
+bool IsNaN(const bson_iter_t* it) {
+  if (BSON_ITER_HOLDS_DOUBLE(it)) return std::isnan(bson_iter_double(it));
+  if (BSON_ITER_HOLDS_DECIMAL128(it)) {
+    bson_decimal128_t d;
+    bson_iter_decimal128(it, &d);
+    char s[BSON_DECIMAL128_STRING];
+    bson_decimal128_to_string(&d, s);
+    return std::string(s) == "NaN";
+  }
+  return false;
+}
 
 Status FromMongoc(const bson_error_t& err, const std::string& what) {
   return Status(static_cast<int32_t>(err.code ? err.code : 1), what + ": " + err.message);
@@ -17,6 +57,47 @@ std::pair<std::string, std::string> SplitNs(const std::string& ns) {
 }
 
 }  // namespace
+
+BsonDoc ContinueAfterFilter(const bson_t* last_id) {
+  BsonDoc filter = BsonDoc::New();
+  bson_iter_t it;
+  if (!last_id || !bson_iter_init_find(&it, last_id, "_id")) return filter;
+  const int type = bson_iter_type(&it);
+  const auto& brackets = TypeBrackets();
+  size_t own = 0;
+  while (own < brackets.size() &&
+         std::find(brackets[own].begin(), brackets[own].end(), type) == brackets[own].end())
+    ++own;
+  bson_t* f = filter.mut();
+  bson_t any, clause, cond, types;
+  BSON_APPEND_ARRAY_BEGIN(f, "$or", &any);
+  BSON_APPEND_DOCUMENT_BEGIN(&any, "0", &clause);
+  BSON_APPEND_DOCUMENT_BEGIN(&clause, "_id", &cond);
+  if (IsNaN(&it)) {
+    BSON_APPEND_DOUBLE(&cond, "$gte", -std::numeric_limits<double>::infinity());
+  } else {
+    bson_append_iter(&cond, "$gt", -1, &it);
+  }
+  bson_append_document_end(&clause, &cond);
+  bson_append_document_end(&any, &clause);
+  if (own + 1 < brackets.size()) {
+    BSON_APPEND_DOCUMENT_BEGIN(&any, "1", &clause);
+    BSON_APPEND_DOCUMENT_BEGIN(&clause, "_id", &cond);
+    BSON_APPEND_ARRAY_BEGIN(&cond, "$type", &types);
+    int n = 0;
+    for (size_t b = own + 1; b < brackets.size(); ++b)
+      for (int code : brackets[b]) {
+        std::string key = std::to_string(n++);
+        // MinKey and MaxKey are -1 and 127 in $type (0xFF and 0x7F as BSON bytes).
+        BSON_APPEND_INT32(&types, key.c_str(), code == BSON_TYPE_MINKEY ? -1 : code);
+      }
+    bson_append_array_end(&cond, &types);
+    bson_append_document_end(&clause, &cond);
+    bson_append_document_end(&any, &clause);
+  }
+  bson_append_array_end(f, &any);
+  return filter;
+}
 
 BsonDoc SnapshotEvent(const bson_t* doc, const std::string& db, const std::string& coll, ClusterTime t) {
   bson_iter_t id;
@@ -122,19 +203,14 @@ Status MongoInitialSync::CopyNamespace(const std::string& ns, Checkpoint* cp, De
   auto [db, coll] = SplitNs(ns);
   mongoc_collection_t* c = mongoc_client_get_collection(client_, db.c_str(), coll.c_str());
   auto& is = *cp->initial_sync;
+  const size_t copy_batch = options_.batch_size > 0 ? static_cast<size_t>(options_.batch_size) : kDefaultCopyBatch;
   for (int attempt = 0;; ++attempt) {
-    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, sub;
-    if (!is.last_id.IsEmpty()) {
-      bson_iter_t it;
-      bson_iter_init_find(&it, is.last_id.get(), "_id");
-      BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &sub);
-      bson_append_iter(&sub, "$gt", -1, &it);
-      bson_append_document_end(&filter, &sub);
-    }
+    BsonDoc filter = is.last_id.IsEmpty() ? BsonDoc::New() : ContinueAfterFilter(is.last_id.get());
+    bson_t opts = BSON_INITIALIZER, sub;
     BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sub);
     BSON_APPEND_INT32(&sub, "_id", 1);
     bson_append_document_end(&opts, &sub);
-    BSON_APPEND_INT32(&opts, "batchSize", static_cast<int32_t>(kCopyBatch));
+    BSON_APPEND_INT32(&opts, "batchSize", static_cast<int32_t>(copy_batch));
     BSON_APPEND_DOCUMENT_BEGIN(&opts, "readConcern", &sub);
     if (is.consistent) {
       BSON_APPEND_UTF8(&sub, "level", "snapshot");
@@ -143,8 +219,7 @@ Status MongoInitialSync::CopyNamespace(const std::string& ns, Checkpoint* cp, De
       BSON_APPEND_UTF8(&sub, "level", "majority");
     }
     bson_append_document_end(&opts, &sub);
-    mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(c, &filter, &opts, nullptr);
-    bson_destroy(&filter);
+    mongoc_cursor_t* cursor = mongoc_collection_find_with_opts(c, filter.get(), &opts, nullptr);
     bson_destroy(&opts);
     std::vector<std::string> lines;
     BsonDoc last_id;
@@ -170,7 +245,7 @@ Status MongoInitialSync::CopyNamespace(const std::string& ns, Checkpoint* cp, De
         last_id = BsonDoc::New();
         bson_append_iter(last_id.mut(), "_id", -1, &it);
       }
-      if (lines.size() >= kCopyBatch) {
+      if (lines.size() >= copy_batch) {
         result = flush();
         if (!result.ok()) break;
         if (stop_ && stop_->load()) {

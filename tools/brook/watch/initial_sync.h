@@ -18,8 +18,12 @@
 //   {"_id": {"brookSnapshot": {"t": T, "ns": "db.coll", "id": <_id>}}, "operationType": "insert",
 //    "clusterTime": T, "ns": {"db", "coll"}, "documentKey": {"_id": <_id>},
 //    "fullDocument": <doc>, "brookSnapshot": true}
-// Progress (namespace, last _id) is checkpointed after every batch, so an interrupted
-// copy continues where it stopped.
+// Progress (namespace, last _id) is checkpointed after every batch (of --batch-size
+// documents, default 1000), so an interrupted copy continues where it stopped: with the
+// documents whose _id sorts after the last one in the server's _id order. That order
+// spans types (numbers < strings < objects < ... < ObjectIds < booleans < dates ...),
+// but a query's {$gt: last} only matches values of last's own type bracket, so the
+// continuation also takes every later bracket by $type (ContinueAfterFilter).
 // Thread-safety: the processor thread; owns its own mongoc_client_t.
 
 #include <mongoc/mongoc.h>
@@ -51,6 +55,12 @@ class MongoInitialSync : public InitialSyncRunner {
   StatusReporter* reporter_;
   const std::atomic<bool>* stop_;
 };
+
+// The find filter of the documents whose _id sorts after last_id ({_id: value}) in
+// MongoDB's cross-type _id order (exposed for tests):
+//   {$or: [{_id: {$gt: v}}, {_id: {$type: [every type of a later bracket]}}]}
+// (a NaN, which sorts before every other number, takes the numbers by {$gte: -Infinity}).
+BsonDoc ContinueAfterFilter(const bson_t* last_id);
 
 // The synthetic event of a copied document (exposed for tests).
 BsonDoc SnapshotEvent(const bson_t* doc, const std::string& db, const std::string& coll, ClusterTime t);

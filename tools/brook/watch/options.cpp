@@ -1,11 +1,15 @@
 #include "watch/options.h"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <mongoc/mongoc.h>
 
 #include <fstream>
 #include <functional>
 #include <sstream>
+
+#include "watch/http_client.h"
 
 namespace brook::watch {
 namespace {
@@ -20,6 +24,11 @@ Examples:
   brook watch --uri mongodb://127.0.0.1:27017 --db shop \
       --pipeline '[{"$match": {"operationType": "insert"}}]' \
       --checkpoint mongodb:brook.checkpoints --sink http://127.0.0.1:8080/events
+
+  # the same over TLS to a receiver whose certificate a private CA signed
+  brook watch --uri mongodb://127.0.0.1:27017 --db shop \
+      --checkpoint file:shop.ckpt --sink https://hooks.internal:8443/events \
+      --sink-ca-file /etc/brook/private-ca.pem
 
   # copy the current documents first, then stream; each event runs a command
   brook watch --uri mongodb://h/ --db shop --coll orders --initial-sync \
@@ -64,25 +73,24 @@ StatusWith<CheckpointSpec> ParseCheckpoint(const std::string& text) {
 
 StatusWith<SinkSpec> ParseSink(const std::string& text) {
   SinkSpec spec;
-  if (text.empty()) return Bad("--sink", "required: stdout, file:PATH, http://URL or exec:CMD");
+  if (text.empty()) return Bad("--sink", "required: stdout, file:PATH, http(s)://URL or exec:CMD");
   if (text == "stdout" || text == "-") {
     spec.kind = SinkSpec::Kind::kStdout;
   } else if (text.rfind("file:", 0) == 0) {
     spec.kind = SinkSpec::Kind::kFile;
     spec.target = text.substr(5);
     if (spec.target.empty()) return Bad("--sink", "file: needs a path, e.g. file:events.jsonl");
-  } else if (text.rfind("http://", 0) == 0) {
+  } else if (text.rfind("http://", 0) == 0 || text.rfind("https://", 0) == 0) {
     spec.kind = SinkSpec::Kind::kHttp;
     spec.target = text;
-    if (text.size() == 7) return Bad("--sink", "http:// needs a host, e.g. http://127.0.0.1:8080/events");
-  } else if (text.rfind("https://", 0) == 0) {
-    return Bad("--sink", "https:// sinks are not supported yet; use http:// (e.g. behind a local TLS proxy)");
+    auto url = HttpUrl::Parse(text);
+    if (!url.ok()) return Bad("--sink", url.status().reason() + ", e.g. https://127.0.0.1:8443/events");
   } else if (text.rfind("exec:", 0) == 0) {
     spec.kind = SinkSpec::Kind::kExec;
     spec.target = text.substr(5);
     if (spec.target.empty()) return Bad("--sink", "exec: needs a command, e.g. exec:'cat >> out.jsonl'");
   } else {
-    return Bad("--sink", "unknown sink '" + text + "': use stdout, file:PATH, http://URL or exec:CMD");
+    return Bad("--sink", "unknown sink '" + text + "': use stdout, file:PATH, http(s)://URL or exec:CMD");
   }
   return spec;
 }
@@ -178,10 +186,14 @@ void AddWatchFlags(CLI::App* cmd, WatchFlags* f) {
   cmd->add_option("--checkpoint", f->checkpoint, "file:PATH or mongodb:DB.COLL: where the resume token is saved")
       ->required();
   cmd->add_option("--sink", f->sink,
-                  "stdout | file:PATH (exactly once) | http://URL (POST JSON lines) | exec:CMD (event on stdin)")
+                  "stdout | file:PATH (exactly once) | http(s)://URL (POST JSON lines) | exec:CMD (event on stdin)")
       ->required();
+  cmd->add_option("--sink-ca-file", f->sink_ca_file,
+                  "https:// sinks: trust the CA certificates in this PEM file instead of the system's "
+                  "(the receiver's certificate is always verified, and must name the URL's host)");
   cmd->add_option("--format", f->format, "Extended JSON form: relaxed (default) or canonical");
-  cmd->add_option("--batch-size", f->batch_size, "events per server batch (default: the server's)");
+  cmd->add_option("--batch-size", f->batch_size, "events per server batch (default: the server's); documents per checkpointed batch of "
+                  "the initial sync (default 1000)");
   cmd->add_option("--max-await-ms", f->max_await_ms, "how long a getMore waits for new events (default 1000)");
   cmd->add_option("--status", f->status, "auto (default) | tty | json | off: the status line on stderr");
   cmd->add_option("--status-interval-ms", f->status_interval_ms,
@@ -260,6 +272,13 @@ StatusWith<WatchOptions> ValidateWatchFlags(const WatchFlags& f) {
   auto sink = ParseSink(f.sink);
   if (!sink.ok()) return sink.status();
   o.sink = sink.value();
+  if (!f.sink_ca_file.empty()) {
+    if (o.sink.kind != SinkSpec::Kind::kHttp || o.sink.target.rfind("https://", 0) != 0)
+      return Bad("--sink-ca-file", "only applies to an https:// sink");
+    if (::access(f.sink_ca_file.c_str(), R_OK) != 0)
+      return Bad("--sink-ca-file", "cannot read '" + f.sink_ca_file + "'");
+    o.sink.ca_file = f.sink_ca_file;
+  }
   if (o.checkpoint.kind == CheckpointSpec::Kind::kMongo && o.scope == Scope::kCollection &&
       o.checkpoint.db == o.db && o.checkpoint.coll == o.coll)
     return Bad("--checkpoint", "the checkpoint collection cannot be the watched collection");

@@ -33,6 +33,7 @@ struct WatchFlags {
   std::string on_history_lost = "fail";
   std::string checkpoint;
   std::string sink;
+  std::string sink_ca_file;
   std::string format = "relaxed";
   int64_t batch_size = 0;
   int64_t max_await_ms = 1000;
@@ -59,6 +60,7 @@ struct SinkSpec {
   enum class Kind { kStdout, kFile, kHttp, kExec };
   Kind kind = Kind::kStdout;
   std::string target;  // path, URL or shell command
+  std::string ca_file;  // https://: PEM CA certificates to trust instead of the system's
 };
 
 struct WatchOptions {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "watch/watch_command.h"
@@ -46,6 +47,20 @@ TEST(WatchOptions, ValidFlagsGiveTypedOptions) {
   EXPECT_EQ(ToExtJson(o.pipeline.get(), JsonFormat::kRelaxed), R"({ "pipeline" : [  ] })");
 }
 
+TEST(WatchOptions, HttpsSinkTakesACaFile) {
+  std::string ca = std::filesystem::temp_directory_path().string() + "/brook-options-test-ca.pem";
+  std::ofstream(ca) << "not checked here: the sink loads it when it opens\n";
+  WatchFlags f = Base();
+  f.sink = "https://hooks.test/events";
+  f.sink_ca_file = ca;
+  auto o = ValidateWatchFlags(f);
+  ASSERT_TRUE(o.ok()) << o.status().reason();
+  EXPECT_EQ(o.value().sink.kind, SinkSpec::Kind::kHttp);
+  EXPECT_EQ(o.value().sink.target, "https://hooks.test/events");
+  EXPECT_EQ(o.value().sink.ca_file, ca);
+  std::filesystem::remove(ca);
+}
+
 TEST(WatchOptions, ScopeFollowsDbAndColl) {
   WatchFlags f = Base();
   f.coll.clear();
@@ -76,10 +91,17 @@ TEST(WatchOptions, ErrorsNameTheFlag) {
   EXPECT_EQ(ErrorOf(f), "--full-document-before-change: 'updateLookup' is not one of off|whenAvailable|required");
   f = Base();
   f.sink = "ftp://x";
-  EXPECT_EQ(ErrorOf(f), "--sink: unknown sink 'ftp://x': use stdout, file:PATH, http://URL or exec:CMD");
+  EXPECT_EQ(ErrorOf(f), "--sink: unknown sink 'ftp://x': use stdout, file:PATH, http(s)://URL or exec:CMD");
   f = Base();
+  f.sink = "https://:99/x";
+  EXPECT_NE(ErrorOf(f).find("--sink: no host in URL"), std::string::npos) << ErrorOf(f);
+  f = Base();
+  f.sink = "http://example.test/x";
+  f.sink_ca_file = "/etc/hostname";
+  EXPECT_EQ(ErrorOf(f), "--sink-ca-file: only applies to an https:// sink");
   f.sink = "https://example.test/x";
-  EXPECT_NE(ErrorOf(f).find("--sink: https:// sinks are not supported yet"), std::string::npos);
+  f.sink_ca_file = "/nonexistent/ca.pem";
+  EXPECT_EQ(ErrorOf(f), "--sink-ca-file: cannot read '/nonexistent/ca.pem'");
   f = Base();
   f.checkpoint = "mongodb:nodot";
   EXPECT_NE(ErrorOf(f).find("--checkpoint: mongodb: needs DB.COLL"), std::string::npos);

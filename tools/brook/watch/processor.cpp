@@ -11,7 +11,8 @@ namespace {
 struct Item {
   enum class Kind { kEvent, kHeartbeat, kLog, kError, kInvalidated };
   Kind kind = Kind::kHeartbeat;
-  std::string line;  // event: its JSON line; log: the message
+  std::string line;  // log: the message
+  BsonDoc event;     // event: the change event, formatted by the processor thread
   BsonDoc token;     // the stream position after this item (may be empty on a heartbeat)
   bool start_after = false;                 // token must be used with startAfter
   std::optional<ClusterTime> op_time;       // heartbeat of a token-less start
@@ -57,7 +58,7 @@ class Processor::Reader {
     size_t bytes = 0, events = 0;
     while (!queue_.empty() && events < max_events && bytes < max_bytes) {
       Item& front = queue_.front();
-      bytes += front.line.size();
+      bytes += ItemBytes(front);
       if (front.kind == Item::Kind::kEvent) ++events;
       out->push_back(std::move(front));
       queue_.pop_front();
@@ -74,6 +75,8 @@ class Processor::Reader {
  private:
   static constexpr size_t kMaxQueuedBytes = 64 << 20;
 
+  static size_t ItemBytes(const Item& it) { return it.event.IsEmpty() ? it.line.size() : it.event.get()->len; }
+
   bool Stopping() {
     std::lock_guard<std::mutex> lock(mu_);
     return stopping_;
@@ -82,7 +85,7 @@ class Processor::Reader {
   void Push(Item item) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return stopping_ || queued_bytes_ < kMaxQueuedBytes; });
-    queued_bytes_ += item.line.size();
+    queued_bytes_ += ItemBytes(item);
     queue_.push_back(std::move(item));
     cv_.notify_all();
   }
@@ -181,8 +184,9 @@ class Processor::Reader {
         case ChangeSource::Next::kEvent: {
           Item it;
           it.kind = Item::Kind::kEvent;
-          it.line = ToExtJson(ev, options_.format);
-          it.line.push_back('\n');
+          // Formatting waits for the processor thread, so this thread gets back to the
+          // server (the next getMore) sooner: the two overlap.
+          it.event = BsonDoc::Copy(ev);
           const bson_t* tok = source_->ResumeToken();
           it.token = tok ? BsonDoc::Copy(tok) : GetDocument(ev, "_id");
           bool invalidate = GetString(ev, "operationType").value_or("") == "invalidate";
@@ -338,7 +342,8 @@ int Processor::StreamFrom(StartPoint start, Delivery* delivery) {
       if (terminal) break;
       switch (it.kind) {
         case Item::Kind::kEvent:
-          lines.push_back(std::move(it.line));
+          lines.push_back(ToExtJson(it.event.get(), options_.format));
+          lines.back().push_back('\n');
           set_position(it);
           ++events;
           if (it.event_secs) last_secs = it.event_secs;

@@ -1,8 +1,9 @@
 #pragma once
 // The processor loop of `brook watch`.
 //
-// Two threads. The reader owns the ChangeSource: it pulls events, formats each as one
-// Extended JSON line together with the resume token that follows it, and queues them;
+// Two threads. The reader owns the ChangeSource: it pulls events and queues each with
+// the resume token that follows it (formatting each as one Extended JSON line is left to
+// the processor thread, so it overlaps the reader's wait for the next batch);
 // after an empty batch it queues a heartbeat carrying the fresh postBatchResumeToken.
 // It resumes resumable errors itself (reopening after its last token, with backoff).
 // The processor thread drains whatever is queued as one batch, delivers it (Delivery:

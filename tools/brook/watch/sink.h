@@ -7,7 +7,8 @@
 //              back to the checkpointed offset, dropping events written after the last
 //              checkpoint (they are streamed again from that checkpoint's token).
 //   stdout     at least once: acknowledged when written (write errors are fatal).
-//   http://    at least once: a batch is one POST of JSON lines; acknowledged on a 2xx.
+//   http(s):// at least once: a batch is one POST of JSON lines; acknowledged on a 2xx.
+//              https:// verifies the receiver's certificate (see http_client.h).
 //   exec:CMD   at least once: `/bin/sh -c CMD` per event with the event on stdin;
 //              acknowledged on exit status 0.
 // Every event carries its resume token in _id, so at-least-once receivers can deduplicate.
@@ -49,6 +50,7 @@ std::unique_ptr<Sink> MakeSink(const SinkSpec& spec);
 std::unique_ptr<Sink> MakeFileSink(const std::string& path);
 std::unique_ptr<Sink> MakeStdoutSink(int fd = 1);
 std::unique_ptr<Sink> MakeExecSink(const std::string& command);
-std::unique_ptr<Sink> MakeHttpSink(const std::string& url);
+// `ca_file`: for https://, the PEM CA certificates to trust instead of the system's.
+std::unique_ptr<Sink> MakeHttpSink(const std::string& url, const std::string& ca_file = "");
 
 }  // namespace brook::watch

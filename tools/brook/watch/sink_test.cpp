@@ -12,10 +12,13 @@
 #include <sstream>
 #include <thread>
 
+#include "http_receiver.h"
 #include "watch/http_client.h"
 
 namespace brook::watch {
 namespace {
+
+using ::brook::testing::HttpReceiver;
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path);
@@ -157,99 +160,20 @@ TEST(HttpUrl, Parses) {
   EXPECT_FALSE(HttpUrl::Parse("ftp://h/").ok());
 }
 
-// A tiny HTTP receiver on loopback: answers each request with the next scripted status
-// (then 200), recording the bodies it acknowledged. Keeps connections alive unless told.
-class Receiver {
- public:
-  explicit Receiver(std::vector<int> statuses, bool chunked = false, bool close_each = false)
-      : statuses_(std::move(statuses)), chunked_(chunked), close_each_(close_each) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t l = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &l);
-    port_ = ntohs(a.sin_port);
-    listen(fd_, 8);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~Receiver() {
-    stop_ = true;
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
-  std::string acked;  // bodies answered 2xx, concatenated
-  int requests = 0;
-
- private:
-  void Serve() {
-    while (!stop_) {
-      int c = accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      std::string buf;
-      for (;;) {
-        size_t he;
-        while ((he = buf.find("\r\n\r\n")) == std::string::npos) {
-          char tmp[4096];
-          ssize_t n = recv(c, tmp, sizeof tmp, 0);
-          if (n <= 0) goto done;
-          buf.append(tmp, static_cast<size_t>(n));
-        }
-        std::string head = buf.substr(0, he);
-        size_t cl = std::stoul(head.substr(head.find("Content-Length: ") + 16));
-        buf.erase(0, he + 4);
-        while (buf.size() < cl) {
-          char tmp[4096];
-          ssize_t n = recv(c, tmp, sizeof tmp, 0);
-          if (n <= 0) goto done;
-          buf.append(tmp, static_cast<size_t>(n));
-        }
-        std::string body = buf.substr(0, cl);
-        buf.erase(0, cl);
-        int status = requests < static_cast<int>(statuses_.size()) ? statuses_[static_cast<size_t>(requests)] : 200;
-        ++requests;
-        if (status == 0) goto done;  // drop the connection without answering
-        if (status / 100 == 2) acked += body;
-        std::string reply = "HTTP/1.1 " + std::to_string(status) + " X\r\n";
-        if (close_each_) reply += "Connection: close\r\n";
-        if (chunked_) {
-          reply += "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
-        } else {
-          reply += "Content-Length: 2\r\n\r\nok";
-        }
-        send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
-        if (close_each_) break;
-      }
-    done:
-      close(c);
-    }
-  }
-
-  std::vector<int> statuses_;
-  bool chunked_, close_each_;
-  int fd_;
-  int port_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 TEST(HttpSink, PostsABatchAsJsonLinesAndReusesTheConnection) {
-  Receiver r({});
+  HttpReceiver r(HttpReceiver::Scripted({}));
   auto sink = MakeHttpSink(r.url());
   ASSERT_TRUE(sink->Open(std::nullopt).ok());
   size_t acked = 0;
   ASSERT_TRUE(sink->Deliver({"{\"a\":1}\n", "{\"a\":2}\n"}, &acked).ok());
   ASSERT_TRUE(sink->Deliver({"{\"a\":3}\n"}, &acked).ok());
   EXPECT_EQ(acked, 1u);
-  EXPECT_EQ(r.acked, "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
-  EXPECT_EQ(r.requests, 2);
+  EXPECT_EQ(r.AckedBodies(), "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+  EXPECT_EQ(r.requests(), 2);
 }
 
 TEST(HttpSink, Non2xxAndDroppedConnectionsAreRetryableErrors) {
-  Receiver r({503, 0, 0});  // a stale kept-alive connection is retried once, so drop twice
+  HttpReceiver r(HttpReceiver::Scripted({503, 0, 0}));  // a stale kept-alive connection is retried once, so drop twice
   auto sink = MakeHttpSink(r.url());
   ASSERT_TRUE(sink->Open(std::nullopt).ok());
   size_t acked = 9;
@@ -261,22 +185,22 @@ TEST(HttpSink, Non2xxAndDroppedConnectionsAreRetryableErrors) {
   s = sink->Deliver({"x\n"}, &acked);  // the receiver hangs up without answering
   EXPECT_FALSE(s.ok());
   EXPECT_TRUE(sink->Deliver({"x\n"}, &acked).ok());
-  EXPECT_EQ(r.acked, "x\n");
+  EXPECT_EQ(r.AckedBodies(), "x\n");
 }
 
 TEST(HttpSink, ChunkedAndConnectionCloseResponses) {
-  Receiver chunked({}, /*chunked=*/true);
+  HttpReceiver chunked(HttpReceiver::Scripted({}, /*chunked=*/true));
   auto sink = MakeHttpSink(chunked.url());
   ASSERT_TRUE(sink->Open(std::nullopt).ok());
   size_t acked = 0;
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(sink->Deliver({"c\n"}, &acked).ok());
-  EXPECT_EQ(chunked.acked, "c\nc\nc\n");
+  EXPECT_EQ(chunked.AckedBodies(), "c\nc\nc\n");
 
-  Receiver closing({}, false, /*close_each=*/true);
+  HttpReceiver closing(HttpReceiver::Scripted({}, false, /*close_each=*/true));
   auto sink2 = MakeHttpSink(closing.url());
   ASSERT_TRUE(sink2->Open(std::nullopt).ok());
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(sink2->Deliver({"d\n"}, &acked).ok());
-  EXPECT_EQ(closing.acked, "d\nd\nd\n");
+  EXPECT_EQ(closing.AckedBodies(), "d\nd\nd\n");
 }
 
 TEST(HttpSink, NothingListeningIsAnError) {
@@ -286,6 +210,77 @@ TEST(HttpSink, NothingListeningIsAnError) {
   Status s = sink->Deliver({"x\n"}, &acked);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.reason().find("cannot connect to 127.0.0.1:1"), std::string::npos) << s.reason();
+}
+
+// https:// against a TLS receiver whose certificate this test makes with the openssl CLI:
+// self-signed, so it is its own CA, for 127.0.0.1 (and localhost) only.
+class HttpsSinkTest : public SinkTest {
+ protected:
+  void SetUp() override {
+    SinkTest::SetUp();
+    brook::testing::MakeTestCertificate(dir_);
+  }
+  HttpReceiver::Tls Tls() const { return {dir_ + "/cert.pem", dir_ + "/key.pem"}; }
+};
+
+TEST_F(HttpsSinkTest, DeliversWhenTheCaFileVouchesForTheReceiver) {
+  HttpReceiver r(HttpReceiver::Scripted({503}), Tls());
+  ASSERT_EQ(r.url().rfind("https://127.0.0.1:", 0), 0u);
+  auto sink = MakeHttpSink(r.url(), dir_ + "/cert.pem");
+  ASSERT_TRUE(sink->Open(std::nullopt).ok());
+  size_t acked = 0;
+  Status s = sink->Deliver({"{\"a\":1}\n"}, &acked);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.reason().find("answered HTTP 503"), std::string::npos) << s.reason();
+  s = sink->Deliver({"{\"a\":1}\n", "{\"a\":2}\n"}, &acked);
+  ASSERT_TRUE(s.ok()) << s.reason();
+  ASSERT_TRUE(sink->Deliver({"{\"a\":3}\n"}, &acked).ok());
+  EXPECT_EQ(r.AckedBodies(), "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+  EXPECT_EQ(r.failed_handshakes(), 0);
+}
+
+TEST_F(HttpsSinkTest, VerifiesByDefaultAgainstTheSystemCas) {
+  HttpReceiver r(HttpReceiver::Scripted({}), Tls());
+  auto sink = MakeHttpSink(r.url());
+  ASSERT_TRUE(sink->Open(std::nullopt).ok());
+  size_t acked = 9;
+  Status s = sink->Deliver({"x\n"}, &acked);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(acked, 0u);
+  EXPECT_NE(s.reason().find("certificate verify failed: self-signed certificate"), std::string::npos) << s.reason();
+  EXPECT_NE(s.reason().find("--sink-ca-file"), std::string::npos) << s.reason();
+  EXPECT_TRUE(sink->RetryOnError());
+  EXPECT_EQ(r.AckedBodies(), "");
+  // The receiver sees the refused handshake fail too (shortly after the client does).
+  for (int i = 0; i < 200 && r.failed_handshakes() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_GE(r.failed_handshakes(), 1);
+}
+
+TEST_F(HttpsSinkTest, TheCertificateMustNameTheHost) {
+  std::string other = dir_ + "/other";
+  std::filesystem::create_directories(other);
+  brook::testing::MakeTestCertificate(other, "DNS:receiver.example");
+  HttpReceiver r(HttpReceiver::Scripted({}), {other + "/cert.pem", other + "/key.pem"});
+  size_t acked = 0;
+  // Trusted, but issued for another name: refused, by IP literal and by DNS name.
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    auto sink = MakeHttpSink(r.url("/e", host), other + "/cert.pem");
+    ASSERT_TRUE(sink->Open(std::nullopt).ok());
+    Status s = sink->Deliver({"x\n"}, &acked);
+    ASSERT_FALSE(s.ok()) << host;
+    EXPECT_NE(s.reason().find("certificate verify failed"), std::string::npos) << s.reason();
+    EXPECT_NE(s.reason().find("mismatch"), std::string::npos) << s.reason();
+  }
+  EXPECT_EQ(r.AckedBodies(), "");
+}
+
+TEST_F(HttpsSinkTest, AnUnreadableCaFileFailsAtOpen) {
+  std::ofstream(dir_ + "/junk.pem") << "not a certificate\n";
+  auto sink = MakeHttpSink("https://127.0.0.1:1/x", dir_ + "/junk.pem");
+  Status s = sink->Open(std::nullopt);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.reason().find("--sink-ca-file"), std::string::npos) << s.reason();
+  EXPECT_NE(s.reason().find("junk.pem"), std::string::npos) << s.reason();
 }
 
 }  // namespace
