@@ -3,17 +3,20 @@
 namespace brook::server {
 
 struct Waiters::Waiter {
-  Waiter(asio::any_io_executor ex, std::optional<bson::Timestamp> t, bool strict, int64_t tag)
-      : timer(ex), target(t), strictly_after(strict), tag(tag) {}
+  Waiter(asio::any_io_executor ex, std::optional<bson::Timestamp> t, bool strict, int64_t tag,
+         std::shared_ptr<const std::atomic<bool>> signal)
+      : timer(ex), target(t), strictly_after(strict), tag(tag), signal(std::move(signal)) {}
   asio::steady_timer timer;
   std::optional<bson::Timestamp> target;  // nullopt: a plain sleep
   bool strictly_after;
   int64_t tag;               // 0, or the cursor id an awaitData getMore waits on
+  std::shared_ptr<const std::atomic<bool>> signal;  // set: waits for it, not for durable
   bool woken = false;        // guarded by Waiters::mu_
   bool interrupted = false;  // guarded by Waiters::mu_
 
   bool Satisfied(bson::Timestamp durable) const {
     if (!target) return false;
+    if (signal) return signal->load();
     return strictly_after ? durable > *target : durable >= *target;
   }
 };
@@ -65,9 +68,10 @@ size_t Waiters::size() const {
 
 asio::awaitable<bool> Waiters::Wait(std::optional<bson::Timestamp> target, bool strictly_after,
                                     std::optional<Clock::time_point> deadline, int64_t tag,
-                                    std::shared_ptr<const std::atomic<bool>> cancelled) {
+                                    std::shared_ptr<const std::atomic<bool>> cancelled,
+                                    std::shared_ptr<const std::atomic<bool>> signal) {
   auto ex = co_await asio::this_coro::executor;
-  auto w = std::make_shared<Waiter>(ex, target, strictly_after, tag);
+  auto w = std::make_shared<Waiter>(ex, target, strictly_after, tag, std::move(signal));
   std::list<std::shared_ptr<Waiter>>::iterator pos;
   {
     std::lock_guard lock(mu_);
@@ -114,8 +118,9 @@ asio::awaitable<bool> Waiters::WaitDurableAtLeast(bson::Timestamp ts,
 
 asio::awaitable<bool> Waiters::WaitDurableAfter(bson::Timestamp after, Clock::time_point deadline,
                                                 int64_t tag,
-                                                std::shared_ptr<const std::atomic<bool>> cancelled) {
-  co_return co_await Wait(after, true, deadline, tag, std::move(cancelled));
+                                                std::shared_ptr<const std::atomic<bool>> cancelled,
+                                                std::shared_ptr<const std::atomic<bool>> signal) {
+  co_return co_await Wait(after, true, deadline, tag, std::move(cancelled), std::move(signal));
 }
 
 asio::awaitable<void> Waiters::Sleep(std::chrono::milliseconds d) {

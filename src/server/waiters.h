@@ -7,7 +7,9 @@
 //     (WaitDurableAtLeast), bounded by wtimeout when given;
 //   - awaitData getMores (change streams, tailable cursors): until durable > the last
 //     timestamp they saw, or their maxTimeMS deadline, or killCursors kills the cursor
-//     they wait on (WaitDurableAfter with the cursor id as tag; Interrupt(tag));
+//     they wait on (WaitDurableAfter with the cursor id as tag; Interrupt(tag)); a change
+//     stream armed at the shared tailer's head waits on its own signal instead, which the
+//     tailer raises only when an entry that may match it arrives (changestream/tailer.h);
 //   - awaitable hello and failCommand's blockConnection: a plain delay (Sleep), cut short
 //     at shutdown.
 //
@@ -56,9 +58,12 @@ class Waiters {
                                            std::optional<Clock::time_point> deadline);
   // True once durable > after; false at the deadline, at shutdown, or once `cancelled`
   // is set (the setter then calls Interrupt(tag) to end a wait already under way).
+  // With `signal`, true once the signal is raised instead (durable is not looked at); its
+  // raiser then calls OnWatermarksMoved() to run the wake pass.
   asio::awaitable<bool> WaitDurableAfter(bson::Timestamp after, Clock::time_point deadline,
                                          int64_t tag = 0,
-                                         std::shared_ptr<const std::atomic<bool>> cancelled = nullptr);
+                                         std::shared_ptr<const std::atomic<bool>> cancelled = nullptr,
+                                         std::shared_ptr<const std::atomic<bool>> signal = nullptr);
   // Ends the waits tagged `tag` (their cursor was killed); any thread. 0 does nothing.
   void Interrupt(int64_t tag);
   // Waits `d` (returns early at shutdown).
@@ -73,7 +78,8 @@ class Waiters {
   struct Waiter;
   asio::awaitable<bool> Wait(std::optional<bson::Timestamp> target, bool strictly_after,
                              std::optional<Clock::time_point> deadline, int64_t tag,
-                             std::shared_ptr<const std::atomic<bool>> cancelled);
+                             std::shared_ptr<const std::atomic<bool>> cancelled,
+                             std::shared_ptr<const std::atomic<bool>> signal = nullptr);
   void WakePass();
   void Wake(const std::shared_ptr<Waiter>& w);
 
