@@ -181,6 +181,9 @@ std::optional<std::string> RouteKey::FullDocumentValue(const ChangeEvent& ev, co
 
 bool RouteKey::MayMatch(const ChangeEvent& ev) const {
   if (!IsFilterable(ev)) return true;
+  // The scope, for CRUD events (a cheap pre-check; stage 1 still decides).
+  if (scope.kind != Scope::Kind::kCluster && ev.db != scope.db) return false;
+  if (scope.kind == Scope::Kind::kCollection && ev.coll != scope.coll) return false;
   if (operation_types && !Contains(*operation_types, ev.operation_type)) return false;
   if (ns_db && ev.db != *ns_db) return false;
   if (ns_colls && !Contains(*ns_colls, ev.coll)) return false;

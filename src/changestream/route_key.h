@@ -41,8 +41,8 @@ struct RouteKey {
 
   static RouteKey FromPlan(const ChangeStreamPlan& plan);
 
-  // False only when the event is an insert/update/replace/delete that the user's leading
-  // $match cannot accept. `event` is the stage-3 output in any form (routing reads only
+  // False only when the event is an insert/update/replace/delete outside the stream's
+  // scope or that the user's leading $match cannot accept. `event` is the stage-3 output in any form (routing reads only
   // fields that every form shares).
   bool MayMatch(const ChangeEvent& event) const;
 

@@ -88,5 +88,17 @@ TEST(RouteKeyTest, DdlAndViewWritesAlwaysMayMatch) {
   EXPECT_FALSE(k.MayMatch(Event("delete", "c", std::nullopt)));
 }
 
+TEST(RouteKeyTest, CrudOutsideTheScopeNeverMatches) {
+  RouteKey coll = KeyOf(R"([{"$changeStream": {}}])");
+  EXPECT_TRUE(coll.MayMatch(Event("insert", "c", R"({"_id": 1})")));
+  EXPECT_FALSE(coll.MayMatch(Event("insert", "d", R"({"_id": 1})")));
+  RouteKey db = KeyOf(R"([{"$changeStream": {}}])", std::nullopt);
+  EXPECT_TRUE(db.MayMatch(Event("insert", "d", R"({"_id": 1})")));
+  ChangeEvent other = Event("insert", "c", R"({"_id": 1})");
+  other.db = "elsewhere";
+  EXPECT_FALSE(db.MayMatch(other));
+  EXPECT_TRUE(coll.MayMatch(Event("drop", "d", std::nullopt))) << "DDL: stage 1 decides (rename targets)";
+}
+
 }  // namespace
 }  // namespace brook::changestream
