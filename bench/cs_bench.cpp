@@ -19,10 +19,11 @@
 //     the latencies are "delivered - inserted" on one steady clock (writer and readers
 //     share the process), and delivered is the share of those inserts delivered.
 //
-// Resume table (C driver, batchSize 1000): after writing max(--resume) + 1 events,
-// resumes from the token K events before the last one and reports the time from opening
-// the stream to its first event (resuming must be a seek: it should not grow with K), to
-// the K-th, and the events/s of reading that history.
+// Resume table (C driver): after writing max(--resume) + 1 events, resumes from the token
+// K events before the last one. "first event" is the time from opening a stream with
+// batchSize 1 to its first event, best of 3 (resuming must be a seek: it should not grow
+// with K); "all events" is reading all K with batchSize 1000, and events/s that history
+// rate for one consumer.
 
 #include <arpa/inet.h>
 #include <mongoc/mongoc.h>
@@ -478,14 +479,17 @@ std::vector<std::string> WriteAndCollectTokens(const Options& opt, int count) {
   return tokens;
 }
 
-void ResumeCell(const Options& opt, const std::vector<std::string>& tokens, int back) {
+// Opens a stream resuming `back` events before the last one, with `batch_size`, and reads
+// `want` events; returns {ms to the first event, ms to the last}.
+std::pair<double, double> Resume(const Options& opt, const std::vector<std::string>& tokens, int back,
+                                 int batch_size, int want) {
   mongoc_client_t* c = Connect(opt);
   mongoc_collection_t* coll = mongoc_client_get_collection(c, "bench", "cs_resume");
   bson_t* pipeline = BCON_NEW("pipeline", "[", "]");
   const std::string& bytes = tokens[tokens.size() - 1 - static_cast<size_t>(back)];
   bson_t token;
   bson_init_static(&token, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  bson_t* opts = BCON_NEW("maxAwaitTimeMS", BCON_INT64(200), "batchSize", BCON_INT32(1000), "resumeAfter",
+  bson_t* opts = BCON_NEW("maxAwaitTimeMS", BCON_INT64(200), "batchSize", BCON_INT32(batch_size), "resumeAfter",
                           BCON_DOCUMENT(&token));
   auto start = Clock::now();
   mongoc_change_stream_t* cs = mongoc_collection_watch(coll, pipeline, opts);
@@ -494,7 +498,7 @@ void ResumeCell(const Options& opt, const std::vector<std::string>& tokens, int 
   int seen = 0;
   double first_ms = -1;
   auto give_up = start + std::chrono::minutes(5);
-  while (seen < back && Clock::now() < give_up) {
+  while (seen < want && Clock::now() < give_up) {
     if (mongoc_change_stream_next(cs, &doc)) {
       if (seen++ == 0) first_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     } else if (mongoc_change_stream_error_document(cs, &error, nullptr)) {
@@ -502,14 +506,25 @@ void ResumeCell(const Options& opt, const std::vector<std::string>& tokens, int 
     }
   }
   double all_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  std::printf("| %11d | %16.3f | %14.3f | %9.0f |\n", back, first_ms, all_ms,
-              all_ms > 0 ? seen / (all_ms / 1000.0) : 0.0);
-  std::fflush(stdout);
   mongoc_change_stream_destroy(cs);
   bson_destroy(opts);
   bson_destroy(pipeline);
   mongoc_collection_destroy(coll);
   mongoc_client_destroy(c);
+  return {first_ms, all_ms};
+}
+
+void ResumeCell(const Options& opt, const std::vector<std::string>& tokens, int back) {
+  // The seek: the first event of a stream read with batchSize 1, so the time does not
+  // include filling a larger first batch. Best of 3 (the machine is shared).
+  double first_ms = 1e18;
+  for (int i = 0; i < 3; ++i) first_ms = std::min(first_ms, Resume(opt, tokens, back, 1, 1).first);
+  // The history: all `back` events with batchSize 1000.
+  auto [unused, all_ms] = Resume(opt, tokens, back, 1000, back);
+  (void)unused;
+  std::printf("| %11d | %16.3f | %15.3f | %9.0f |\n", back, first_ms, all_ms,
+              all_ms > 0 ? back / (all_ms / 1000.0) : 0.0);
+  std::fflush(stdout);
 }
 
 }  // namespace
@@ -567,7 +582,7 @@ int main(int argc, char** argv) {
   for (int k : opt.resume) max_back = std::max(max_back, k);
   if (max_back > 0) {
     std::vector<std::string> tokens = WriteAndCollectTokens(opt, max_back + 1);
-    std::printf("\n| events back | first event (ms) | all events (ms) | events/s |\n");
+    std::printf("\n| events back | first event (ms) | all events (ms) |  events/s |\n");
     std::printf("|-------------|------------------|-----------------|-----------|\n");
     for (int k : opt.resume) {
       if (k > 0) ResumeCell(opt, tokens, k);

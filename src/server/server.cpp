@@ -33,7 +33,7 @@ Server::Server(commands::ServiceContext& service)
       if (tailer) tailer->Notify();
     });
   }
-  if (tailer) tailer->SetRoutedListener([this] { waiters_.OnWatermarksMoved(); });
+  if (tailer) tailer->SetRoutedListener([this] { waiters_.OnSignalsRaised(); });
   // killCursors ends the awaitData wait of a getMore on the killed cursor (CursorKilled).
   if (service_.cursors) service_.cursors->SetKillListener([this](int64_t id) { waiters_.Interrupt(id); });
 }

@@ -45,25 +45,35 @@ void Waiters::WakePass() {
   }
 }
 
+void Waiters::OnSignalsRaised() {
+  std::lock_guard lock(mu_);
+  for (const auto& w : signalled_) {
+    if (w->signal->load()) Wake(w);
+  }
+}
+
 void Waiters::Shutdown() {
   shutdown_.store(true);
   std::lock_guard lock(mu_);
   for (const auto& w : waiters_) Wake(w);
+  for (const auto& w : signalled_) Wake(w);
 }
 
 void Waiters::Interrupt(int64_t tag) {
   if (tag == 0) return;
   std::lock_guard lock(mu_);
-  for (const auto& w : waiters_) {
-    if (w->tag != tag) continue;
-    w->interrupted = true;
-    Wake(w);
+  for (auto* list : {&waiters_, &signalled_}) {
+    for (const auto& w : *list) {
+      if (w->tag != tag) continue;
+      w->interrupted = true;
+      Wake(w);
+    }
   }
 }
 
 size_t Waiters::size() const {
   std::lock_guard lock(mu_);
-  return waiters_.size();
+  return waiters_.size() + signalled_.size();
 }
 
 asio::awaitable<bool> Waiters::Wait(std::optional<bson::Timestamp> target, bool strictly_after,
@@ -75,7 +85,8 @@ asio::awaitable<bool> Waiters::Wait(std::optional<bson::Timestamp> target, bool 
   std::list<std::shared_ptr<Waiter>>::iterator pos;
   {
     std::lock_guard lock(mu_);
-    pos = waiters_.insert(waiters_.end(), w);
+    auto& list = w->signal ? signalled_ : waiters_;
+    pos = list.insert(list.end(), w);
   }
   bool reached = false;
   for (;;) {
@@ -106,7 +117,7 @@ asio::awaitable<bool> Waiters::Wait(std::optional<bson::Timestamp> target, bool 
   }
   {
     std::lock_guard lock(mu_);
-    waiters_.erase(pos);
+    (w->signal ? signalled_ : waiters_).erase(pos);
   }
   co_return reached;
 }

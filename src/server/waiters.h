@@ -21,7 +21,10 @@
 // once and, for every waiter now satisfied, post timer.cancel() to that waiter's own
 // executor (timers are not thread-safe, so they are only touched from their strand).
 // The woken coroutine re-checks its condition and returns. Commits never reach this
-// code; the number of waiters only matters in the pass, on the sync thread.
+// code; the number of waiters only matters in the pass, on the sync thread. Waiters on
+// a signal (change streams armed at the tailer's head) sit in a second list, passed over
+// only by OnSignalsRaised() from the tailer's thread, so thousands of idle streams add
+// nothing to the watermark pass that j:true writers wait behind.
 //
 // Thread-safety: all methods are thread-safe. Coroutine methods must be awaited from a
 // coroutine running on a strand (each connection runs on its own strand).
@@ -49,9 +52,12 @@ class Waiters {
   Waiters(const Waiters&) = delete;
   Waiters& operator=(const Waiters&) = delete;
 
-  // For Engine::SetWatermarkListener: one short lock and a pass over the waiters; any
-  // thread. Call it after `durable` moved.
+  // For Engine::SetWatermarkListener: one short lock and a pass over the waiters that
+  // wait on the watermark; any thread. Call it after `durable` moved.
   void OnWatermarksMoved();
+  // For the change-stream tailer: a pass over the waiters that wait on a signal (and only
+  // those: a durable move alone never satisfies them), after it raised some.
+  void OnSignalsRaised();
 
   // True once durable >= ts; false if the deadline (if any) passed or at shutdown.
   asio::awaitable<bool> WaitDurableAtLeast(bson::Timestamp ts,
@@ -59,7 +65,7 @@ class Waiters {
   // True once durable > after; false at the deadline, at shutdown, or once `cancelled`
   // is set (the setter then calls Interrupt(tag) to end a wait already under way).
   // With `signal`, true once the signal is raised instead (durable is not looked at); its
-  // raiser then calls OnWatermarksMoved() to run the wake pass.
+  // raiser then calls OnSignalsRaised() to run the wake pass.
   asio::awaitable<bool> WaitDurableAfter(bson::Timestamp after, Clock::time_point deadline,
                                          int64_t tag = 0,
                                          std::shared_ptr<const std::atomic<bool>> cancelled = nullptr,
@@ -87,7 +93,8 @@ class Waiters {
   std::function<bson::Timestamp()> durable_;
   std::atomic<bool> shutdown_{false};
   mutable std::mutex mu_;
-  std::list<std::shared_ptr<Waiter>> waiters_;
+  std::list<std::shared_ptr<Waiter>> waiters_;    // on the durable watermark, or sleeps
+  std::list<std::shared_ptr<Waiter>> signalled_;  // on a signal
 };
 
 }  // namespace brook::server

@@ -105,7 +105,7 @@ TEST_F(WaitersTest, ASignalledWaitIgnoresTheWatermarkAndWakesOnItsSignal) {
   Advance(30);  // the stream's tailer found nothing for it: stay asleep
   EXPECT_EQ(f.wait_for(50ms), std::future_status::timeout);
   signal->store(true);
-  waiters_.OnWatermarksMoved();  // what the tailer runs after raising signals
+  waiters_.OnSignalsRaised();  // what the tailer runs after raising signals
   ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
   EXPECT_TRUE(f.get());
   EXPECT_EQ(waiters_.size(), 0u);
