@@ -629,6 +629,20 @@ TEST_P(TailerCursorTest, ResumingWithAFilterStillFindsTheResumePoint) {
   EXPECT_EQ(later.events[0].view().GetPath("documentKey._id").Int32(), 3);
 }
 
+TEST_P(TailerCursorTest, DecodesOnlyWhileSomeStreamIsOpen) {
+  Insert("test.c", 1);
+  EXPECT_EQ(tailer_->window_entries(), 0u) << "no stream: nothing decoded";
+  auto c = Open(R"([{"$changeStream": {}}])");
+  EXPECT_TRUE(Next(c.get()).events.empty());
+  Insert("test.c", 2);
+  EXPECT_EQ(tailer_->window_entries(), 1u);
+  EXPECT_EQ(tailer_->streams(), 1u);
+  c.reset();
+  EXPECT_EQ(tailer_->streams(), 0u);
+  EXPECT_EQ(tailer_->window_entries(), 0u) << "the last stream gone, the window is given back";
+  EXPECT_EQ(tailer_->window_bytes(), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(SharedTailer, TailerCursorTest, ::testing::Values(true),
                          [](const ::testing::TestParamInfo<bool>&) { return std::string("Tailer"); });
 

@@ -16,7 +16,7 @@ constexpr size_t kPublishEvery = 1024;
 
 // What an event costs in the window beyond its share of the raw entry.
 size_t EventBytes(const ChangeEvent& ev) {
-  size_t n = sizeof(ChangeEvent) + ev.token.ToDocument().size();
+  size_t n = sizeof(ChangeEvent) + ev.token.keystring().size();
   if (ev.full_document.state == Image::State::kDoc) n += ev.full_document.doc.size();
   if (ev.document_key) n += ev.document_key->size();
   if (ev.update_description) n += ev.update_description->size();
@@ -283,6 +283,12 @@ void OplogTailer::Unregister(const std::shared_ptr<StreamSlot>& slot) {
     Remove(&b.any, slot.get());
   }
   slot->queue_.clear();
+  if (slots_.empty()) {
+    // Nobody left to read it: give the memory back now rather than at the next write.
+    window_.clear();
+    bytes_ = 0;
+    covered_from_ = NextTick(head_);
+  }
   // Drop empty buckets so a server that saw many short-lived streams does not keep them.
   if (b.size == 0) {
     for (auto* map : {&by_ns_, &by_db_}) {
