@@ -201,21 +201,25 @@ void OplogTailer::Fail(Status status) {
   CallRoutedListener();
 }
 
-OplogTailer::Bucket& OplogTailer::BucketFor(const RouteKey& key) {
+OplogTailer::BucketRef OplogTailer::BucketOf(const RouteKey& key) {
   const Scope& s = key.scope;
   bool one_coll = key.ns_colls && key.ns_colls->size() == 1;
   switch (s.kind) {
     case Scope::Kind::kCollection:
-      return by_ns_[s.db + "." + s.coll];
+      return {&by_ns_, s.db + "." + s.coll};
     case Scope::Kind::kDatabase:
-      if (one_coll) return by_ns_[s.db + "." + key.ns_colls->front()];
-      return by_db_[s.db];
+      if (one_coll) return {&by_ns_, s.db + "." + key.ns_colls->front()};
+      return {&by_db_, s.db};
     case Scope::Kind::kCluster:
-      if (key.ns_db && one_coll) return by_ns_[*key.ns_db + "." + key.ns_colls->front()];
-      if (key.ns_db) return by_db_[*key.ns_db];
-      return cluster_;
+      if (key.ns_db && one_coll) return {&by_ns_, *key.ns_db + "." + key.ns_colls->front()};
+      if (key.ns_db) return {&by_db_, *key.ns_db};
+      return {nullptr, std::string()};
   }
-  return cluster_;
+  return {nullptr, std::string()};
+}
+
+OplogTailer::Bucket& OplogTailer::BucketFor(const BucketRef& ref) {
+  return ref.map ? (*ref.map)[ref.name] : cluster_;
 }
 
 namespace {
@@ -245,7 +249,7 @@ std::shared_ptr<StreamSlot> OplogTailer::Register(RouteKey key) {
   std::lock_guard lock(mu_);
   slots_.emplace(slot.get(), slot);
   const RouteKey& k = slot->key();
-  Bucket& b = BucketFor(k);
+  Bucket& b = BucketFor(BucketOf(k));
   ++b.size;
   // File it under its most selective equality: the fewer streams share a value, the
   // fewer are offered an event with it.
@@ -267,7 +271,8 @@ void OplogTailer::Unregister(const std::shared_ptr<StreamSlot>& slot) {
   std::lock_guard lock(mu_);
   if (slots_.erase(slot.get()) == 0) return;
   const RouteKey& k = slot->key();
-  Bucket& b = BucketFor(k);
+  BucketRef ref = BucketOf(k);
+  Bucket& b = BucketFor(ref);
   --b.size;
   if (k.document_ids) {
     for (const auto& v : *k.document_ids) RemoveFrom(&b.by_id, v, slot.get());
@@ -290,16 +295,7 @@ void OplogTailer::Unregister(const std::shared_ptr<StreamSlot>& slot) {
     covered_from_ = NextTick(head_);
   }
   // Drop empty buckets so a server that saw many short-lived streams does not keep them.
-  if (b.size == 0) {
-    for (auto* map : {&by_ns_, &by_db_}) {
-      for (auto it = map->begin(); it != map->end(); ++it) {
-        if (&it->second == &b) {
-          map->erase(it);
-          return;
-        }
-      }
-    }
-  }
+  if (b.size == 0 && ref.map) ref.map->erase(ref.name);
 }
 
 void OplogTailer::Offer(StreamSlot* slot, const WindowEntryPtr& entry, const WindowOp& op,

@@ -151,8 +151,14 @@ class OplogTailer {
   };
 
   WindowEntryPtr Decode(bson::Timestamp ts, std::string_view raw) const;
-  Bucket& BucketFor(const RouteKey& key);
-  Bucket* FindBucket(const RouteKey& key);
+  // Where a stream is filed: a map and its key ("db.coll" or "db"), or the cluster bucket
+  // (null map).
+  struct BucketRef {
+    std::map<std::string, Bucket, std::less<>>* map;
+    std::string name;
+  };
+  BucketRef BucketOf(const RouteKey& key);
+  Bucket& BucketFor(const BucketRef& ref);
   void Route(const WindowEntryPtr& entry, std::vector<StreamSlot*>* raised);  // mu_ held
   void Offer(StreamSlot* slot, const WindowEntryPtr& entry, const WindowOp& op, std::vector<StreamSlot*>* raised);
   void OfferAll(const WindowEntryPtr& entry, std::vector<StreamSlot*>* raised);
