@@ -56,14 +56,16 @@ OplogTailer::~OplogTailer() {
   if (thread_.joinable()) thread_.join();
 }
 
-void OplogTailer::SetRoutedListener(std::function<void()> listener) {
+void OplogTailer::SetRoutedListener(RoutedListener listener) {
   std::lock_guard lock(listener_mu_);
   on_routed_ = std::move(listener);
 }
 
-void OplogTailer::CallRoutedListener() {
+void OplogTailer::CallRoutedListener(const Raised& raised) {
+  // A slot may have closed since: its signal then lives on only with a waiter holding it,
+  // and a signal nobody waits on is a key that finds nothing.
   std::lock_guard lock(listener_mu_);
-  if (on_routed_) on_routed_();
+  if (on_routed_) on_routed_(raised);
 }
 
 void OplogTailer::Start() {
@@ -146,7 +148,7 @@ void OplogTailer::Poll() {
   }
 
   auto publish = [&](std::vector<WindowEntryPtr>* batch, bson::Timestamp through) {
-    std::vector<StreamSlot*> raised;
+    Raised raised;
     {
       std::lock_guard lock(mu_);
       for (auto& e : *batch) {
@@ -164,7 +166,7 @@ void OplogTailer::Poll() {
       if (window_.empty()) covered_from_ = NextTick(head_);
     }
     batch->clear();
-    if (!raised.empty()) CallRoutedListener();
+    if (!raised.empty()) CallRoutedListener(raised);
   };
 
   auto it = engine_->NewOplogIterator(start, /*durable_only=*/true);
@@ -185,7 +187,8 @@ void OplogTailer::Poll() {
 }
 
 void OplogTailer::Fail(Status status) {
-  std::vector<std::shared_ptr<StreamSlot>> all;
+  std::vector<std::shared_ptr<const std::atomic<bool>>> keep;  // alive until woken
+  Raised raised;
   {
     std::lock_guard lock(mu_);
     error_ = std::move(status);
@@ -196,9 +199,11 @@ void OplogTailer::Fail(Status status) {
       slot->armed_ = false;
       slot->queue_.clear();
       slot->signal_->store(true);
+      keep.push_back(slot->signal_);
+      raised.push_back(slot->signal_.get());
     }
   }
-  CallRoutedListener();
+  CallRoutedListener(raised);
 }
 
 OplogTailer::BucketRef OplogTailer::BucketOf(const RouteKey& key) {
@@ -299,7 +304,7 @@ void OplogTailer::Unregister(const std::shared_ptr<StreamSlot>& slot) {
 }
 
 void OplogTailer::Offer(StreamSlot* slot, const WindowEntryPtr& entry, const WindowOp& op,
-                        std::vector<StreamSlot*>* raised) {
+                        Raised* raised) {
   if (!slot->armed_ || slot->stamp_ == next_stamp_) return;
   if (op.event && !slot->key().MayMatch(*op.event)) return;
   slot->stamp_ = next_stamp_;
@@ -314,15 +319,16 @@ void OplogTailer::Offer(StreamSlot* slot, const WindowEntryPtr& entry, const Win
     slot->queue_.push_back(entry);
   }
   slot->signal_->store(true);
-  raised->push_back(slot);
+  // The signal, not the slot: the slot may close before the listener runs.
+  raised->push_back(slot->signal_.get());
 }
 
-void OplogTailer::OfferAll(const WindowEntryPtr& entry, std::vector<StreamSlot*>* raised) {
+void OplogTailer::OfferAll(const WindowEntryPtr& entry, Raised* raised) {
   WindowOp none;
   for (auto& [ptr, slot] : slots_) Offer(ptr, entry, none, raised);
 }
 
-void OplogTailer::Route(const WindowEntryPtr& entry, std::vector<StreamSlot*>* raised) {
+void OplogTailer::Route(const WindowEntryPtr& entry, Raised* raised) {
   ++next_stamp_;
   if (!entry->error.ok()) return OfferAll(entry, raised);
   for (const auto& op : entry->ops) {

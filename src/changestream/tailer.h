@@ -105,9 +105,12 @@ class OplogTailer {
   OplogTailer(const OplogTailer&) = delete;
   OplogTailer& operator=(const OplogTailer&) = delete;
 
-  // Runs on the tailer thread after entries were queued for some stream (the server runs
-  // the waiters' wake pass there). Replaceable at any time; an empty one detaches.
-  void SetRoutedListener(std::function<void()> listener);
+  // Runs on the tailer thread after entries were queued for some streams, with their
+  // signals (the server wakes the getMores waiting on them). Replaceable at any time; an
+  // empty one detaches.
+  using Raised = std::vector<const std::atomic<bool>*>;
+  using RoutedListener = std::function<void(const Raised&)>;
+  void SetRoutedListener(RoutedListener listener);
   // Starts the thread. Tests may instead call Poll() themselves.
   void Start();
   // The durable watermark moved; cheap, any thread.
@@ -159,16 +162,16 @@ class OplogTailer {
   };
   BucketRef BucketOf(const RouteKey& key);
   Bucket& BucketFor(const BucketRef& ref);
-  void Route(const WindowEntryPtr& entry, std::vector<StreamSlot*>* raised);  // mu_ held
-  void Offer(StreamSlot* slot, const WindowEntryPtr& entry, const WindowOp& op, std::vector<StreamSlot*>* raised);
-  void OfferAll(const WindowEntryPtr& entry, std::vector<StreamSlot*>* raised);
+  void Route(const WindowEntryPtr& entry, Raised* raised);  // mu_ held
+  void Offer(StreamSlot* slot, const WindowEntryPtr& entry, const WindowOp& op, Raised* raised);
+  void OfferAll(const WindowEntryPtr& entry, Raised* raised);
   void Run();
   void Fail(Status status);
-  void CallRoutedListener();
+  void CallRoutedListener(const Raised& raised);
 
   storage::Engine* engine_;
   std::mutex listener_mu_;
-  std::function<void()> on_routed_;  // guarded by listener_mu_
+  RoutedListener on_routed_;  // guarded by listener_mu_
   const size_t max_bytes_;
   const size_t max_entries_;
 

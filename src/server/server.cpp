@@ -33,7 +33,10 @@ Server::Server(commands::ServiceContext& service)
       if (tailer) tailer->Notify();
     });
   }
-  if (tailer) tailer->SetRoutedListener([this] { waiters_.OnSignalsRaised(); });
+  if (tailer) {
+    tailer->SetRoutedListener(
+        [this](const std::vector<const std::atomic<bool>*>& signals) { waiters_.OnSignalsRaised(signals); });
+  }
   // killCursors ends the awaitData wait of a getMore on the killed cursor (CursorKilled).
   if (service_.cursors) service_.cursors->SetKillListener([this](int64_t id) { waiters_.Interrupt(id); });
 }

@@ -45,10 +45,13 @@ void Waiters::WakePass() {
   }
 }
 
-void Waiters::OnSignalsRaised() {
+void Waiters::OnSignalsRaised(const std::vector<const std::atomic<bool>*>& signals) {
   std::lock_guard lock(mu_);
-  for (const auto& w : signalled_) {
-    if (w->signal->load()) Wake(w);
+  for (const std::atomic<bool>* s : signals) {
+    auto [first, last] = by_signal_.equal_range(s);
+    for (auto it = first; it != last; ++it) {
+      if (s->load()) Wake(it->second);
+    }
   }
 }
 
@@ -83,10 +86,12 @@ asio::awaitable<bool> Waiters::Wait(std::optional<bson::Timestamp> target, bool 
   auto ex = co_await asio::this_coro::executor;
   auto w = std::make_shared<Waiter>(ex, target, strictly_after, tag, std::move(signal));
   std::list<std::shared_ptr<Waiter>>::iterator pos;
+  decltype(by_signal_)::iterator by_signal_pos;
   {
     std::lock_guard lock(mu_);
     auto& list = w->signal ? signalled_ : waiters_;
     pos = list.insert(list.end(), w);
+    if (w->signal) by_signal_pos = by_signal_.emplace(w->signal.get(), w);
   }
   bool reached = false;
   for (;;) {
@@ -118,6 +123,7 @@ asio::awaitable<bool> Waiters::Wait(std::optional<bson::Timestamp> target, bool 
   {
     std::lock_guard lock(mu_);
     (w->signal ? signalled_ : waiters_).erase(pos);
+    if (w->signal) by_signal_.erase(by_signal_pos);
   }
   co_return reached;
 }

@@ -22,9 +22,10 @@
 // executor (timers are not thread-safe, so they are only touched from their strand).
 // The woken coroutine re-checks its condition and returns. Commits never reach this
 // code; the number of waiters only matters in the pass, on the sync thread. Waiters on
-// a signal (change streams armed at the tailer's head) sit in a second list, passed over
-// only by OnSignalsRaised() from the tailer's thread, so thousands of idle streams add
-// nothing to the watermark pass that j:true writers wait behind.
+// a signal (change streams armed at the tailer's head) are kept apart, indexed by their
+// signal: the tailer names the signals it raised (OnSignalsRaised) and only those
+// waiters are looked at, so thousands of idle streams cost neither the watermark pass
+// that j:true writers wait behind nor the tailer.
 //
 // Thread-safety: all methods are thread-safe. Coroutine methods must be awaited from a
 // coroutine running on a strand (each connection runs on its own strand).
@@ -37,6 +38,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
+#include <vector>
 
 #include "bson/types.h"
 #include "server/asio_fwd.h"
@@ -55,9 +58,9 @@ class Waiters {
   // For Engine::SetWatermarkListener: one short lock and a pass over the waiters that
   // wait on the watermark; any thread. Call it after `durable` moved.
   void OnWatermarksMoved();
-  // For the change-stream tailer: a pass over the waiters that wait on a signal (and only
-  // those: a durable move alone never satisfies them), after it raised some.
-  void OnSignalsRaised();
+  // For the change-stream tailer, after it raised `signals`: wakes the waiters on them
+  // (and only those: a durable move alone never satisfies a signalled waiter).
+  void OnSignalsRaised(const std::vector<const std::atomic<bool>*>& signals);
 
   // True once durable >= ts; false if the deadline (if any) passed or at shutdown.
   asio::awaitable<bool> WaitDurableAtLeast(bson::Timestamp ts,
@@ -95,6 +98,7 @@ class Waiters {
   mutable std::mutex mu_;
   std::list<std::shared_ptr<Waiter>> waiters_;    // on the durable watermark, or sleeps
   std::list<std::shared_ptr<Waiter>> signalled_;  // on a signal
+  std::unordered_multimap<const std::atomic<bool>*, std::shared_ptr<Waiter>> by_signal_;
 };
 
 }  // namespace brook::server

@@ -105,7 +105,9 @@ TEST_F(WaitersTest, ASignalledWaitIgnoresTheWatermarkAndWakesOnItsSignal) {
   Advance(30);  // the stream's tailer found nothing for it: stay asleep
   EXPECT_EQ(f.wait_for(50ms), std::future_status::timeout);
   signal->store(true);
-  waiters_.OnSignalsRaised();  // what the tailer runs after raising signals
+  waiters_.OnSignalsRaised({});  // another stream's signals: not this waiter
+  EXPECT_EQ(f.wait_for(50ms), std::future_status::timeout) << "the raised flag alone wakes nobody";
+  waiters_.OnSignalsRaised({signal.get()});  // what the tailer runs after raising signals
   ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
   EXPECT_TRUE(f.get());
   EXPECT_EQ(waiters_.size(), 0u);
