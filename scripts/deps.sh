@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 BUILD_PKGS=(g++ cmake ninja-build pkg-config libbson-dev libmongoc-dev librocksdb-dev libasio-dev
   libssl-dev libpcre2-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libgtest-dev
-  libgmock-dev libbenchmark-dev libzstd-dev libsnappy-dev zlib1g-dev)
+  libgmock-dev libbenchmark-dev libzstd-dev libsnappy-dev zlib1g-dev
+  tzdata)  # Olson time zones of the date expressions, read at run time
 TEST_PKGS=(python3-pymongo)
 
 missing=()

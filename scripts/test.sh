@@ -6,7 +6,7 @@
 #        lane A: node --test over tests/e2e/*.test.js and tests/unified/*.test.js
 #                (BSON corpus, mongosh, crash recovery, hostile input; runner unit tests)
 #        lane B: the CRUD and change-streams unified spec tests, then the pymongo suites
-#                (CRUD, change streams, access control).
+#                (CRUD, change streams, access control, TLS).
 #
 # Each suite's output is kept in a log and printed whole when it ends (no interleaving).
 # Counts come from each runner's own summary; a suite that dies without one counts as
@@ -18,7 +18,8 @@ START=$(date +%s)
 
 # The drivers' spec tests live in shared/, beside the repo; they are read, never copied.
 SPEC=../shared/spec/source
-UNIFIED_DIRS=("$SPEC/crud/tests/unified" "$SPEC/change-streams/tests/unified")
+UNIFIED_DIRS=("$SPEC/crud/tests/unified" "$SPEC/change-streams/tests/unified" "$SPEC/transactions/tests/unified"
+  "$SPEC/retryable-writes/tests/unified" "$SPEC/retryable-reads/tests/unified")
 
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/brook-test-logs.XXXXXX")
 trap 'rm -rf "$LOGS"' EXIT
@@ -67,10 +68,11 @@ lane_a=$!
   run_suite pymongo 600 /usr/bin/python3 tests/e2e/crud_pymongo.py
   run_suite cspymongo 600 /usr/bin/python3 tests/e2e/change_streams_pymongo.py
   run_suite authpymongo 300 /usr/bin/python3 tests/e2e/auth_pymongo.py
+  run_suite tlspymongo 300 /usr/bin/python3 tests/e2e/tls_pymongo.py
 ) &
 lane_b=$!
 wait "$lane_a" "$lane_b"
-for s in node unified pymongo cspymongo authpymongo; do show_suite "$s"; done
+for s in node unified pymongo cspymongo authpymongo tlspymongo; do show_suite "$s"; done
 
 # count SUITE -> "passed failed" from the suite's own summary line(s).
 count() {
@@ -119,7 +121,7 @@ count() {
 echo
 echo "=================== summary ==================="
 total_p=0 total_f=0
-for s in ctest node unified pymongo cspymongo authpymongo; do
+for s in ctest node unified pymongo cspymongo authpymongo tlspymongo; do
   read -r p f < <(count "$s")
   printf '%-8s %5d passed, %d failed  (%ss)\n' "$s" "$p" "$f" "$(cat "$LOGS/$s.secs")"
   total_p=$((total_p + p))

@@ -369,7 +369,14 @@ struct Catalog::Staged {
 };
 
 template <typename Body>
-StatusWith<bson::Timestamp> Catalog::RunDdl(Body body) {
+StatusWith<bson::Timestamp> Catalog::RunDdl(Body body, TxnDdl* txn) {
+  if (txn) {
+    // Staged in the transaction's unit; its commit makes it durable and the caller then
+    // publishes it (after_commit does not run: the cache must not see it before).
+    Staged staged;
+    BROOK_RETURN_IF_ERROR(body(*txn->unit, &staged));
+    return bson::Timestamp{};
+  }
   // In flight from before the unit's commit until after the cache update (after_commit).
   struct InFlight {
     std::atomic<int>& n;
@@ -395,7 +402,8 @@ StatusWith<bson::Timestamp> Catalog::RunDdl(Body body) {
   }
 }
 
-StatusWith<bson::Timestamp> Catalog::CreateCollection(const Namespace& ns, bson::View options) {
+StatusWith<bson::Timestamp> Catalog::CreateCollection(const Namespace& ns, bson::View options,
+                                                      TxnDdl* txn) {
   BROOK_RETURN_IF_ERROR(ValidateCollectionName(ns));
   if (ns.IsOplog()) {
     return Status(ErrorCodes::kNamespaceExists, "Collection " + ns.ns() + " already exists.");
@@ -410,8 +418,9 @@ StatusWith<bson::Timestamp> Catalog::CreateCollection(const Namespace& ns, bson:
     auto info = NewCollection(ns, options);
     StageCreate(unit, *info);
     staged->after_commit.push_back([this, info] { CacheSet(info); });
+    if (txn) txn->staged = info;
     return Status::OK();
-  });
+  }, txn);
 }
 
 StatusWith<bson::Timestamp> Catalog::DropCollection(const Namespace& ns) {
@@ -497,6 +506,9 @@ StatusWith<bson::Timestamp> Catalog::RenameCollection(const Namespace& from, con
     }
     auto renamed = std::make_shared<CollectionInfo>(*src.value());
     renamed->ns = to;
+    // Across databases MongoDB copies into a new collection, so the target gets a new
+    // UUID; the records stay where they are (they are keyed by the internal id).
+    if (from.db != to.db) renamed->uuid = GenerateUuid();
     renamed->raw = Encode(*renamed);
     unit.Delete(Family::kCatalog, CatalogKey(from));
     unit.Put(Family::kCatalog, CatalogKey(to), renamed->raw);
@@ -516,7 +528,8 @@ StatusWith<bson::Timestamp> Catalog::RenameCollection(const Namespace& from, con
 }
 
 StatusWith<CreateIndexesResult> Catalog::CreateIndexes(const Namespace& ns,
-                                                       const std::vector<bson::Doc>& specs) {
+                                                       const std::vector<bson::Doc>& specs,
+                                                       TxnDdl* txn) {
   BROOK_RETURN_IF_ERROR(ValidateCollectionName(ns));
   if (ns.IsOplog()) return Status(ErrorCodes::kIllegalOperation, "cannot index the oplog");
   std::lock_guard ddl(ddl_mu_);
@@ -566,8 +579,9 @@ StatusWith<CreateIndexesResult> Catalog::CreateIndexes(const Namespace& ns,
     unit.Put(Family::kCatalog, CatalogKey(ns), info->raw);
     CollectionPtr published = info;
     staged->after_commit.push_back([this, published] { CacheSet(published); });
+    if (txn) txn->staged = published;
     return Status::OK();
-  });
+  }, txn);
   if (!ts.ok()) return ts.status();
   result.ts = ts.value();
   return result;

@@ -106,6 +106,14 @@ struct WriteTarget {
   bool created = false;  // the unit stages an implicit creation: Publish() after commit
 };
 
+// DDL inside a multi-document transaction: staged in the transaction's unit instead of
+// committed on its own (no timestamp). `staged` receives the new definition, which the
+// transaction's statements see and which the caller publishes after the commit.
+struct TxnDdl {
+  storage::WriteUnit* unit = nullptr;
+  std::shared_ptr<const CollectionInfo> staged;
+};
+
 struct CreateIndexesResult {
   int num_indexes_before = 0;
   int num_indexes_after = 0;
@@ -149,7 +157,8 @@ class Catalog {
   // ---- DDL: each runs in its own WriteUnit, retried on WriteConflict. ----
   // `options` holds the create command's option fields (capped, size,
   // changeStreamPreAndPostImages, validator, ...). NamespaceExists (48) when present.
-  StatusWith<bson::Timestamp> CreateCollection(const Namespace& ns, bson::View options);
+  StatusWith<bson::Timestamp> CreateCollection(const Namespace& ns, bson::View options,
+                                               TxnDdl* txn = nullptr);
   // NamespaceNotFound (26) when absent.
   StatusWith<bson::Timestamp> DropCollection(const Namespace& ns);
   // Null timestamp when the database had no collections.
@@ -161,7 +170,8 @@ class Catalog {
   // Each spec is {key, name, unique?, sparse?, partialFilterExpression?, ...}; the
   // collection is created when missing.
   StatusWith<CreateIndexesResult> CreateIndexes(const Namespace& ns,
-                                                const std::vector<bson::Doc>& specs);
+                                                const std::vector<bson::Doc>& specs,
+                                                TxnDdl* txn = nullptr);
   // Names must exist (IndexNotFound 27) and not be "_id_" (InvalidOptions 72).
   StatusWith<DropIndexesResult> DropIndexes(const Namespace& ns,
                                             const std::vector<std::string>& names);
@@ -183,7 +193,7 @@ class Catalog {
   void CacheErase(const Namespace& ns);
   // Runs `body` in fresh units until it commits without WriteConflict.
   template <typename Body>
-  StatusWith<bson::Timestamp> RunDdl(Body body);
+  StatusWith<bson::Timestamp> RunDdl(Body body, TxnDdl* txn = nullptr);
 
   storage::Engine* engine_;
   std::atomic<uint64_t> next_id_{1};

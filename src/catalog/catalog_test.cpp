@@ -276,13 +276,17 @@ TEST_F(CatalogTest, RenameAndDropDatabase) {
   EXPECT_EQ(catalog_->RenameCollection(Namespace{"test", "zz"}, Namespace{"test", "y"}, false).status().code(), 26);
   ASSERT_TRUE(catalog_->RenameCollection(ns_, Namespace{"other", "t"}, false).ok());
   EXPECT_FALSE(catalog_->Lookup(ns_));
-  EXPECT_EQ(catalog_->Lookup(Namespace{"other", "t"})->uuid, uuid);
+  // Across databases the collection is a new one, as MongoDB's copy makes it.
+  auto moved_uuid = catalog_->Lookup(Namespace{"other", "t"})->uuid;
+  EXPECT_FALSE(moved_uuid == uuid);
   auto last = Oplog().back();
   EXPECT_EQ(last.view()["o"].Obj()["renameCollection"].Str(), "test.c");
   EXPECT_EQ(last.view()["o"].Obj()["to"].Str(), "other.t");
 
-  ASSERT_TRUE(catalog_->RenameCollection(Namespace{"other", "t"}, Namespace{"test", "t"}, true).ok());
-  EXPECT_TRUE(catalog_->Lookup(Namespace{"test", "t"})->uuid == uuid);
+  ASSERT_TRUE(catalog_->RenameCollection(Namespace{"other", "t"}, Namespace{"other", "t2"}, false).ok());
+  EXPECT_TRUE(catalog_->Lookup(Namespace{"other", "t2"})->uuid == moved_uuid);  // same db: same collection
+  ASSERT_TRUE(catalog_->RenameCollection(Namespace{"other", "t2"}, Namespace{"test", "t"}, true).ok());
+  EXPECT_EQ(Insert(Namespace{"test", "t"}, R"({"_id": 1})").code(), 11000);  // the record moved with it
 
   ASSERT_TRUE(Insert(Namespace{"test", "u"}, R"({"_id": 1})").ok());
   size_t before = Oplog().size();

@@ -21,6 +21,7 @@
 #include "commands/server_options.h"
 #include "commands/server_stats.h"
 #include "commands/sessions.h"
+#include "commands/transactions.h"
 #include "storage/engine.h"
 
 namespace brook::commands {
@@ -200,6 +201,11 @@ Status HandleServerStatus(OperationContext& op, const CommandRequest&, bson::Bui
     reply->AppendInt64("bytesOut", st->bytes_out.load());
     reply->AppendInt64("numRequests", st->requests.load());
     reply->Close();
+    if (op.service().transactions) {
+      reply->OpenDocument("transactions");
+      op.service().transactions->AppendServerStatus(reply);
+      reply->Close();
+    }
     reply->OpenDocument("metrics");
     reply->OpenDocument("cursor");
     reply->AppendInt64("timedOut", st->cursors_timed_out.load());
@@ -425,10 +431,10 @@ Status EndListedSessions(OperationContext& op, const CommandRequest& req) {
     lsid.Append(e.Obj()["id"]);
     bson::Doc doc = lsid.Done();
     if (op.service().cursors) op.service().cursors->KillForSession(doc);
-    if (op.service().sessions) {
-      auto key = SessionCatalog::LsidKey(doc);
-      if (key.ok()) op.service().sessions->EndLocal(key.value());
-    }
+    auto key = SessionCatalog::LsidKey(doc);
+    if (key.ok() && op.service().sessions) op.service().sessions->EndLocal(key.value());
+    // An ended or killed session's open transaction is aborted, as MongoDB's is.
+    if (key.ok() && op.service().transactions) op.service().transactions->AbortSession(key.value());
   }
   return Status::OK();
 }
@@ -445,7 +451,7 @@ Status HandleRefreshSessions(OperationContext&, const CommandRequest& req, bson:
   return CheckSessionIds(req);
 }
 
-Status HandleKillAllSessions(OperationContext&, const CommandRequest& req, bson::Builder*) {
+Status HandleKillAllSessions(OperationContext& op, const CommandRequest& req, bson::Builder*) {
   auto arg = req.body.first();
   if (!arg.IsArray()) {
     return Status(ErrorCodes::kTypeMismatch, "BSON field 'killAllSessions' is the wrong type '" +
@@ -456,6 +462,11 @@ Status HandleKillAllSessions(OperationContext&, const CommandRequest& req, bson:
     if (!e.IsObject()) {
       return Status(ErrorCodes::kTypeMismatch, "killAllSessions takes {user, db} documents");
     }
+  }
+  // An empty list means every session. Sessions are not tracked per user, so a list of
+  // users aborts nothing rather than other users' transactions.
+  if (arg.Obj().empty() && op.service().transactions) {
+    op.service().transactions->AbortOlderThan(std::chrono::steady_clock::time_point::max());
   }
   return Status::OK();
 }

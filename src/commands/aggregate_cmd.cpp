@@ -1,3 +1,4 @@
+#include "commands/transactions.h"
 #include "commands/aggregate_cmd.h"
 
 #include <chrono>
@@ -267,6 +268,21 @@ Status CheckWriteStageReadConcern(OperationContext& op, bson::View stages) {
   return Status::OK();
 }
 
+// Inside a multi-document transaction MongoDB refuses the stages that write or tail:
+// $out and $merge (their writes would escape the transaction) and $changeStream.
+Status CheckStagesAllowedInTransaction(const OperationContext& op, bson::View stages) {
+  if (!op.txn) return Status::OK();
+  for (const auto& e : stages) {
+    if (!e.IsObject() || e.Obj().empty()) continue;
+    std::string_view name = e.Obj().first().key();
+    if (name == "$out" || name == "$merge" || name == "$changeStream") {
+      return Status(ErrorCodes::kOperationNotSupportedInTransaction,
+                    std::string(name) + " cannot be used in a transaction");
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status RunAggregate(OperationContext& op, const CommandRequest& req, bool explain,
@@ -309,6 +325,7 @@ Status RunAggregate(OperationContext& op, const CommandRequest& req, bool explai
   if (!stages.empty() && stages.first().IsObject() && !stages.first().Obj().empty()) {
     first_stage = std::string(stages.first().Obj().first().key());
   }
+  BROOK_RETURN_IF_ERROR(CheckStagesAllowedInTransaction(op, stages));
   if (first_stage == "$changeStream") {
     return RunChangeStreamAggregate(op, ns, db_level, stages, batch_size, let, explain, reply);
   }

@@ -20,47 +20,21 @@
 #include "commands/server_stats.h"
 #include "commands/sessions.h"
 #include "storage/engine.h"
+#include "commands/test_service.h"
 
 namespace brook::commands {
 namespace {
 
-bson::Doc J(std::string_view json) {
-  auto d = bson::FromJson(json);
-  EXPECT_TRUE(d.ok()) << json << " " << d.status().ToString();
-  return std::move(d).value();
-}
+using testsupport::J;
 
-class AuthCmdsTest : public ::testing::Test {
+class AuthCmdsTest : public testsupport::ServiceFixture {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/brook_auth_test_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    storage::EngineOptions opts;
-    opts.dbpath = dir_;
-    auto e = storage::Engine::Open(opts);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e).value();
-    auto c = catalog::Catalog::Open(engine_.get());
-    ASSERT_TRUE(c.ok());
-    catalog_ = std::move(c).value();
-    cursors_ = std::make_unique<CursorRegistry>(&stats_);
-    sessions_ = std::make_unique<SessionCatalog>(engine_.get());
+    ServiceFixture::SetUp();
     ASSERT_TRUE(options_.parameters->SetFromString(kParamScramIterationCount, "5000").ok());
     ASSERT_TRUE(options_.parameters->SetFromString(kParamScramSha256IterationCount, "5000").ok());
     service_.options = &options_;
-    service_.engine = engine_.get();
-    service_.catalog = catalog_.get();
-    service_.cursors = cursors_.get();
-    service_.sessions = sessions_.get();
-    service_.stats = &stats_;
     service_.auth = &auth_;
-  }
-  void TearDown() override {
-    cursors_.reset();
-    sessions_.reset();
-    catalog_.reset();
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // Checks authorization as the dispatcher does, then runs the handler. The reply has
@@ -154,16 +128,8 @@ class AuthCmdsTest : public ::testing::Test {
     ASSERT_EQ(Login("admin", "root", "rootpw", "SCRAM-SHA-256"), 0);
   }
 
-  std::string dir_;
-  std::unique_ptr<storage::Engine> engine_;
-  std::unique_ptr<catalog::Catalog> catalog_;
-  std::unique_ptr<CursorRegistry> cursors_;
-  std::unique_ptr<SessionCatalog> sessions_;
-  ServerStats stats_;
   ServerOptions options_;
   AuthManager auth_{true};
-  ServiceContext service_;
-  ClientInfo client_;
 };
 
 TEST_F(AuthCmdsTest, LocalhostExceptionOnlyForTheFirstUserOnAdmin) {

@@ -1,5 +1,6 @@
 // create, drop, dropDatabase, renameCollection, collMod, listDatabases, listCollections,
 // dbStats and collStats.
+#include "commands/transactions.h"
 #include "commands/catalog_cmds.h"
 
 #include <array>
@@ -189,6 +190,17 @@ Status HandleCreate(OperationContext& op, const CommandRequest& req, bson::Build
       continue;
     }
     options.Append(e);
+  }
+  if (op.txn) {
+    // MongoDB 4.4+: created inside the transaction, visible to others at its commit.
+    if (op.txn->LookupCreated(ns.value())) {
+      return Status(ErrorCodes::kNamespaceExists, "Collection " + ns.value().ns() + " already exists.");
+    }
+    catalog::TxnDdl ddl{&op.txn->unit(), nullptr};
+    auto staged = Cat(op).CreateCollection(ns.value(), options.Done(), &ddl);
+    if (!staged.ok()) return staged.status();
+    if (ddl.staged) op.txn->NoteCreated(ddl.staged);
+    return op.txn->conflict();
   }
   auto ts = Cat(op).CreateCollection(ns.value(), options.Done());
   if (!ts.ok()) return ts.status();

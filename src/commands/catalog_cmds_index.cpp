@@ -2,6 +2,7 @@
 #include "bson/builder.h"
 #include "bson/compare.h"
 #include "catalog/catalog.h"
+#include "commands/transactions.h"
 #include "commands/catalog_cmds_views.h"
 #include "commands/crud_args.h"
 #include "commands/cursor_registry.h"
@@ -34,8 +35,21 @@ Status HandleCreateIndexes(OperationContext& op, const CommandRequest& req, bson
   if (specs.empty()) {
     return Status(ErrorCodes::kBadValue, "Must specify at least one index to create");
   }
-  auto r = op.service().catalog->CreateIndexes(ns.value(), specs);
+  std::optional<catalog::TxnDdl> ddl;
+  if (op.txn) {
+    // As MongoDB: only a collection this transaction creates (now or earlier) may get
+    // new indexes inside it.
+    if (!op.txn->LookupCreated(ns.value()) && op.service().catalog->Lookup(ns.value())) {
+      return Status(ErrorCodes::kOperationNotSupportedInTransaction,
+                    "Cannot create new indexes on existing collection " + ns.value().ns() +
+                        " in a multi-document transaction.");
+    }
+    ddl = catalog::TxnDdl{&op.txn->unit(), nullptr};
+  }
+  auto r = op.service().catalog->CreateIndexes(ns.value(), specs, ddl ? &*ddl : nullptr);
   if (!r.ok()) return r.status();
+  if (ddl && ddl->staged) op.txn->NoteCreated(ddl->staged);
+  if (op.txn) BROOK_RETURN_IF_ERROR(op.txn->conflict());
   NoteTs(op, r.value().ts);
   const auto& res = r.value();
   reply->AppendInt32("numIndexesBefore", res.num_indexes_before);

@@ -12,7 +12,10 @@
 #include "changestream/cursor.h"
 #include "changestream/host.h"
 #include "changestream/plan.h"
+#include "commands/change_stream_limit.h"
 #include "commands/operation_context.h"
+#include "commands/server_options.h"
+#include "commands/server_stats.h"
 #include "storage/engine.h"
 
 namespace brook::commands {
@@ -56,8 +59,8 @@ class CatalogHost : public changestream::EngineHost {
 class ChangeStreamClientCursor : public ClientCursor {
  public:
   ChangeStreamClientCursor(std::unique_ptr<CatalogHost> host,
-                           std::unique_ptr<changestream::ChangeStreamCursor> stream)
-      : host_(std::move(host)), stream_(std::move(stream)) {}
+                           std::unique_ptr<changestream::ChangeStreamCursor> stream, ChangeStreamSlot slot)
+      : host_(std::move(host)), stream_(std::move(stream)), slot_(std::move(slot)) {}
 
   changestream::ChangeStreamCursor& stream() { return *stream_; }
 
@@ -87,6 +90,7 @@ class ChangeStreamClientCursor : public ClientCursor {
  private:
   std::unique_ptr<CatalogHost> host_;
   std::unique_ptr<changestream::ChangeStreamCursor> stream_;
+  ChangeStreamSlot slot_;  // held for the cursor's life: maxOpenChangeStreams
   bson::Doc pbrt_;
 };
 
@@ -143,6 +147,12 @@ Status RunChangeStreamAggregate(OperationContext& op, const catalog::Namespace& 
 
   storage::Engine* engine = op.service().engine;
   if (!engine) return Status(ErrorCodes::kInternalError, "no storage engine");
+  // Before any work: a refused stream costs the server nothing.
+  const ServerOptions* opts = op.service().options;
+  auto slot = ChangeStreamSlot::Acquire(
+      op.service().stats ? &op.service().stats->change_streams_open : nullptr,
+      opts ? opts->parameters->GetInt(kParamMaxOpenChangeStreams) : kDefaultMaxOpenChangeStreams);
+  if (!slot.ok()) return slot.status();
   auto host = std::make_unique<CatalogHost>(engine, op.service().catalog);
   auto opened = changestream::ChangeStreamCursor::Open(plan.value(), host.get(), engine,
                                                        op.service().change_stream_tailer);
@@ -155,7 +165,8 @@ Status RunChangeStreamAggregate(OperationContext& op, const catalog::Namespace& 
   AppendBatch("firstBatch", batch.value(), reply);
   int64_t id = 0;
   if (!batch.value().invalidated && op.service().cursors) {
-    auto cursor = std::make_unique<ChangeStreamClientCursor>(std::move(host), std::move(stream));
+    auto cursor = std::make_unique<ChangeStreamClientCursor>(std::move(host), std::move(stream),
+                                                             std::move(slot.value()));
     cursor->set_pbrt(batch.value().post_batch_resume_token);
     CursorOwner owner{op.client().connection_id, op.lsid};
     id = op.service().cursors->Register(ns.ns(), std::move(cursor), std::move(owner));

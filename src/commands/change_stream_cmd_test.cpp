@@ -18,15 +18,12 @@
 #include "commands/server_stats.h"
 #include "commands/sessions.h"
 #include "storage/engine.h"
+#include "commands/test_service.h"
 
 namespace brook::commands {
 namespace {
 
-bson::Doc J(std::string_view json) {
-  auto d = bson::FromJson(json);
-  EXPECT_TRUE(d.ok()) << json << " " << d.status().ToString();
-  return std::move(d).value();
-}
+using testsupport::J;
 
 struct Result {
   bson::Doc reply;  // the handler's reply plus ok, or {ok: 0, code, errorLabels}
@@ -44,34 +41,11 @@ struct Result {
   }
 };
 
-class ChangeStreamCmdTest : public ::testing::Test {
+class ChangeStreamCmdTest : public testsupport::ServiceFixture {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/brook_cs_cmd_test_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    storage::EngineOptions opts;
-    opts.dbpath = dir_;
-    auto e = storage::Engine::Open(opts);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e).value();
-    auto c = catalog::Catalog::Open(engine_.get());
-    ASSERT_TRUE(c.ok());
-    catalog_ = std::move(c).value();
-    cursors_ = std::make_unique<CursorRegistry>(&stats_);
-    sessions_ = std::make_unique<SessionCatalog>(engine_.get());
-    service_.engine = engine_.get();
-    service_.catalog = catalog_.get();
-    service_.cursors = cursors_.get();
-    service_.sessions = sessions_.get();
+    ServiceFixture::SetUp();
     service_.failpoints = &failpoints_;
-    service_.stats = &stats_;
-  }
-  void TearDown() override {
-    cursors_.reset();
-    sessions_.reset();
-    catalog_.reset();
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   Result Run(Handler h, std::string_view json, std::optional<int64_t> max_time_ms = std::nullopt) {
@@ -118,15 +92,7 @@ class ChangeStreamCmdTest : public ::testing::Test {
                                     std::string(stage) + "}], \"cursor\": {}}");
   }
 
-  std::string dir_;
-  ServerStats stats_;
   FailPoints failpoints_;
-  std::unique_ptr<storage::Engine> engine_;
-  std::unique_ptr<catalog::Catalog> catalog_;
-  std::unique_ptr<CursorRegistry> cursors_;
-  std::unique_ptr<SessionCatalog> sessions_;
-  ServiceContext service_;
-  ClientInfo client_;
 };
 
 TEST_F(ChangeStreamCmdTest, OpenReplyHasCursorAndPostBatchResumeToken) {

@@ -19,6 +19,14 @@
 namespace brook::commands {
 namespace {
 
+// Inside a transaction, MongoDB answers a transient failure of a statement (a write
+// conflict) as the command's error, so that it carries TransientTransactionError and
+// the driver retries the whole transaction; other failures stay write errors (and end
+// the batch and the transaction).
+bool TransactionCommandError(const OperationContext& op, const Status& st) {
+  return op.txn && st == ErrorCodes::kWriteConflict;
+}
+
 // Partial index filters are compiled by the query matcher; the catalog reaches it only
 // through this hook (it cannot depend on the query layer).
 class MatcherPredicate : public catalog::DocPredicate {
@@ -145,8 +153,9 @@ Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Build
       ++n;
       if (Stats(op)) Stats(op)->opcounters.insert.fetch_add(1, std::memory_order_relaxed);
     } else {
+      if (TransactionCommandError(op, st)) return st;
       AppendWriteError(&errors, error_count++, static_cast<int32_t>(i), st);
-      if (ordered.value_or(true)) break;
+      if (ordered.value_or(true) || op.txn) break;
     }
     ++i;
   }
@@ -239,8 +248,9 @@ Status HandleUpdate(OperationContext& op, const CommandRequest& req, bson::Build
         upserted.Close();
       }
     } else {
+      if (TransactionCommandError(op, outcome.status())) return outcome.status();
       AppendWriteError(&errors, error_count++, static_cast<int32_t>(i), outcome.status());
-      if (ordered.value_or(true)) break;
+      if (ordered.value_or(true) || op.txn) break;
     }
     ++i;
   }
@@ -309,8 +319,9 @@ Status HandleDelete(OperationContext& op, const CommandRequest& req, bson::Build
     if (outcome.ok()) {
       n += outcome.value().n;
     } else {
+      if (TransactionCommandError(op, outcome.status())) return outcome.status();
       AppendWriteError(&errors, error_count++, static_cast<int32_t>(i), outcome.status());
-      if (ordered.value_or(true)) break;
+      if (ordered.value_or(true) || op.txn) break;
     }
     ++i;
   }

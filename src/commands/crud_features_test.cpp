@@ -14,15 +14,12 @@
 #include "commands/server_stats.h"
 #include "commands/sessions.h"
 #include "storage/engine.h"
+#include "commands/test_service.h"
 
 namespace brook::commands {
 namespace {
 
-bson::Doc J(std::string_view json) {
-  auto d = bson::FromJson(json);
-  EXPECT_TRUE(d.ok()) << json << " " << d.status().ToString();
-  return std::move(d).value();
-}
+using testsupport::J;
 
 bson::Doc Lsid(uint8_t fill) {
   bson::Builder b;
@@ -30,35 +27,8 @@ bson::Doc Lsid(uint8_t fill) {
   return b.Done();
 }
 
-class FeaturesTest : public ::testing::Test {
+class FeaturesTest : public testsupport::ServiceFixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/brook_features_test_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    storage::EngineOptions opts;
-    opts.dbpath = dir_;
-    auto e = storage::Engine::Open(opts);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e).value();
-    auto c = catalog::Catalog::Open(engine_.get());
-    ASSERT_TRUE(c.ok());
-    catalog_ = std::move(c).value();
-    cursors_ = std::make_unique<CursorRegistry>(&stats_);
-    sessions_ = std::make_unique<SessionCatalog>(engine_.get());
-    service_.engine = engine_.get();
-    service_.catalog = catalog_.get();
-    service_.cursors = cursors_.get();
-    service_.sessions = sessions_.get();
-    service_.stats = &stats_;
-  }
-  void TearDown() override {
-    cursors_.reset();
-    sessions_.reset();
-    catalog_.reset();
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   // Runs a handler; returns the reply (with ok) or {ok: 0, code, errmsg, ...extra}.
   bson::Doc Run(Handler h, std::string_view json, std::optional<bson::Doc> lsid = std::nullopt,
                 std::string read_concern = "") {
@@ -70,14 +40,7 @@ class FeaturesTest : public ::testing::Test {
     CommandRequest req{body.view().first().key(), "test", body};
     bson::Builder reply;
     Status st = h(op, req, &reply);
-    if (!st.ok()) {
-      bson::Builder err;
-      err.AppendDouble("ok", 0);
-      err.AppendInt32("code", st.code());
-      err.AppendString("errmsg", st.reason());
-      if (!st.extra_info().empty()) err.AppendAll(bson::View(st.extra_info().data()));
-      return err.Done();
-    }
+    if (!st.ok()) return testsupport::ErrorDoc(st);
     reply.AppendDouble("ok", 1);
     return reply.Done();
   }
@@ -112,14 +75,6 @@ class FeaturesTest : public ::testing::Test {
     return s;
   }
 
-  std::string dir_;
-  ServerStats stats_;
-  std::unique_ptr<storage::Engine> engine_;
-  std::unique_ptr<catalog::Catalog> catalog_;
-  std::unique_ptr<CursorRegistry> cursors_;
-  std::unique_ptr<SessionCatalog> sessions_;
-  ServiceContext service_;
-  ClientInfo client_;
 };
 
 // ---- Collation ----

@@ -9,56 +9,21 @@
 #include "bson/json.h"
 #include "catalog/catalog.h"
 #include "commands/cursor_registry.h"
+#include "commands/failpoints.h"
 #include "commands/handlers.h"
 #include "commands/operation_context.h"
 #include "commands/server_stats.h"
 #include "commands/sessions.h"
 #include "storage/engine.h"
+#include "commands/test_service.h"
 
 namespace brook::commands {
 namespace {
 
-bson::Doc J(std::string_view json) {
-  auto d = bson::FromJson(json);
-  EXPECT_TRUE(d.ok()) << json << " " << d.status().ToString();
-  return std::move(d).value();
-}
+using testsupport::J;
 
-class CrudTest : public ::testing::Test {
+class CrudTest : public testsupport::ServiceFixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/brook_crud_test_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    Open();
-  }
-  void TearDown() override {
-    Close();
-    std::filesystem::remove_all(dir_);
-  }
-  void Open() {
-    storage::EngineOptions opts;
-    opts.dbpath = dir_;
-    auto e = storage::Engine::Open(opts);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e).value();
-    auto c = catalog::Catalog::Open(engine_.get());
-    ASSERT_TRUE(c.ok());
-    catalog_ = std::move(c).value();
-    cursors_ = std::make_unique<CursorRegistry>(&stats_);
-    sessions_ = std::make_unique<SessionCatalog>(engine_.get());
-    service_.engine = engine_.get();
-    service_.catalog = catalog_.get();
-    service_.cursors = cursors_.get();
-    service_.sessions = sessions_.get();
-    service_.stats = &stats_;
-  }
-  void Close() {
-    cursors_.reset();
-    sessions_.reset();
-    catalog_.reset();
-    engine_.reset();
-  }
-
   // Runs a handler; returns the reply (with ok) or the error as {ok: 0, code, errmsg}.
   bson::Doc Run(Handler h, std::string_view json, std::optional<bson::Doc> lsid = std::nullopt,
                 std::optional<int64_t> txn = std::nullopt) {
@@ -71,13 +36,8 @@ class CrudTest : public ::testing::Test {
     bson::Builder reply;
     Status st = h(op, req, &reply);
     last_ts_ = op.operation_time;
-    if (!st.ok()) {
-      bson::Builder err;
-      err.AppendDouble("ok", 0);
-      err.AppendInt32("code", st.code());
-      err.AppendString("errmsg", st.reason());
-      return err.Done();
-    }
+    last_closed_ = op.close_connection;
+    if (!st.ok()) return testsupport::ErrorDoc(st);
     reply.AppendDouble("ok", 1);
     return reply.Done();
   }
@@ -98,15 +58,8 @@ class CrudTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
-  ServerStats stats_;
-  std::unique_ptr<storage::Engine> engine_;
-  std::unique_ptr<catalog::Catalog> catalog_;
-  std::unique_ptr<CursorRegistry> cursors_;
-  std::unique_ptr<SessionCatalog> sessions_;
-  ServiceContext service_;
-  ClientInfo client_;
   bson::Timestamp last_ts_;
+  bool last_closed_ = false;
 };
 
 TEST_F(CrudTest, InsertFindAndOplogShape) {
@@ -295,8 +248,8 @@ TEST_F(CrudTest, RetryableWritesReplayAndSurviveRestart) {
   bson::Doc lsid = lb.Done();
   auto r = Run(HandleInsert, R"({"insert": "c", "documents": [{"_id": 1}]})", lsid, 5);
   EXPECT_EQ(r.view()["n"].NumberInt64(), 1) << r.ToString();
-  Close();
-  Open();
+  CloseService();
+  OpenService();
   // The same statement again after a restart: replayed, not applied twice.
   r = Run(HandleInsert, R"({"insert": "c", "documents": [{"_id": 1}]})", lsid, 5);
   EXPECT_EQ(r.view()["n"].NumberInt64(), 1) << r.ToString();
@@ -312,6 +265,38 @@ TEST_F(CrudTest, RetryableWritesReplayAndSurviveRestart) {
   EXPECT_EQ(Find(R"({"find": "c"})")[0].view()["x"].NumberInt64(), 1);
   r = Run(HandleInsert, R"({"insert": "c", "documents": [{"_id": 2}]})", lsid, 4);
   EXPECT_EQ(r.view()["code"].NumberInt64(), 225);
+}
+
+TEST_F(CrudTest, OnPrimaryTransactionalWriteFailsOrDropsTheReply) {
+  FailPoints fps;
+  service_.failpoints = &fps;
+  bson::Builder lb;
+  catalog::AppendUuid(&lb, "id", catalog::GenerateUuid());
+  bson::Doc lsid = lb.Done();
+  auto configure = [&](std::string_view data) {
+    bson::Doc mode = J(R"({"m": {"times": 1}})");
+    ASSERT_TRUE(fps.Configure(kOnPrimaryTransactionalWrite, mode.view().first(), J(data).view()).ok());
+  };
+  // Fails before the commit: nothing written, and the connection is to be closed.
+  configure(R"({"failBeforeCommitExceptionCode": 1})");
+  auto r = Run(HandleInsert, R"({"insert": "c", "documents": [{"_id": 1}]})", lsid, 1);
+  EXPECT_TRUE(last_closed_);
+  EXPECT_EQ(r.view()["writeErrors"].Obj().first().Obj()["code"].NumberInt64(), 1) << r.ToString();
+  EXPECT_TRUE(Find(R"({"find": "c"})").empty());
+  // Commits, then the connection is closed: the retry finds the statement's record.
+  configure("{}");
+  r = Run(HandleInsert, R"({"insert": "c", "documents": [{"_id": 1}]})", lsid, 1);
+  EXPECT_TRUE(last_closed_);
+  r = Run(HandleInsert, R"({"insert": "c", "documents": [{"_id": 1}]})", lsid, 1);
+  EXPECT_FALSE(last_closed_);
+  EXPECT_EQ(r.view()["n"].NumberInt64(), 1) << r.ToString();
+  EXPECT_EQ(Find(R"({"find": "c"})").size(), 1u);
+  // Writes outside a retryable write never consult it.
+  configure(R"({"failBeforeCommitExceptionCode": 1})");
+  r = Run(HandleInsert, R"({"insert": "c", "documents": [{"_id": 2}]})");
+  EXPECT_FALSE(last_closed_);
+  EXPECT_EQ(r.view()["n"].NumberInt64(), 1);
+  service_.failpoints = nullptr;
 }
 
 TEST_F(CrudTest, ConcurrentAttemptsOfOneRetryableWriteApplyOnce) {

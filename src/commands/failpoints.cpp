@@ -10,6 +10,7 @@ FailPoints::FailPoints() {
   Register(kFailCommand);
   Register(kFailGetMoreAfterCursorCheckout);
   Register(kMaxTimeAlwaysTimeOut);
+  Register(kOnPrimaryTransactionalWrite);
 }
 
 void FailPoints::Register(std::string_view name) {

@@ -36,6 +36,10 @@ inline constexpr std::string_view kFailCommand = "failCommand";
 inline constexpr std::string_view kFailGetMoreAfterCursorCheckout = "failGetMoreAfterCursorCheckout";
 // Every command with a maxTimeMS fails with MaxTimeMSExpired (50).
 inline constexpr std::string_view kMaxTimeAlwaysTimeOut = "maxTimeAlwaysTimeOut";
+// Checked as each retryable-write statement is about to commit: data {closeConnection
+// (default true), failBeforeCommitExceptionCode}. Closing after a commit makes the
+// driver retry a write that already happened; the exception code fails it uncommitted.
+inline constexpr std::string_view kOnPrimaryTransactionalWrite = "onPrimaryTransactionalWrite";
 
 struct FailPointHit {
   bson::Doc data;

@@ -9,6 +9,7 @@
 #include "commands/operation_context.h"
 #include "commands/server_stats.h"
 #include "commands/sessions.h"
+#include "commands/transactions.h"
 #include "storage/engine.h"
 
 namespace brook::commands {
@@ -36,10 +37,8 @@ StatusWith<Scan> OpenScan(OperationContext& op, const QueryRequest& q) {
     scan.desc.provides_sort = !natural.missing() && q.sort.CountFields() == 1;
     return scan;
   }
-  auto coll = op.service().catalog->Lookup(q.ns);
-  std::shared_ptr<storage::Snapshot> snap;
-  if (coll) snap = op.service().engine->GetSnapshot();
-  auto plan = QueryPlan::Make(std::move(snap), coll, q);
+  ReadView view = OpenReadView(op, q.ns);
+  auto plan = QueryPlan::Make(std::move(view.snap), view.coll, q);
   if (!plan.ok()) return plan.status();
   scan.plan = std::move(plan).value();
   scan.desc = scan.plan->description();

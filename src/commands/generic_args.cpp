@@ -365,6 +365,20 @@ std::vector<std::string> ErrorLabelsFor(const OperationContext& op, std::string_
     if (transient) labels.emplace_back(labels::kTransientTransactionError);
   }
 
+  // A commit whose outcome the client cannot know (it may have committed before the
+  // error): retrying it is safe, the server answers a retried commit from its record.
+  if (command_name == "commitTransaction" && in_transaction) {
+    auto unknown = [](int32_t c) {
+      return IsRetryableErrorCode(c) || c == static_cast<int32_t>(ErrorCodes::kMaxTimeMSExpired) ||
+             c == static_cast<int32_t>(ErrorCodes::kShutdownInProgress) ||
+             c == static_cast<int32_t>(ErrorCodes::kInterruptedAtShutdown);
+    };
+    bool wc_unknown = write_concern_code &&
+                      *write_concern_code != static_cast<int32_t>(ErrorCodes::kUnsatisfiableWriteConcern) &&
+                      *write_concern_code != static_cast<int32_t>(ErrorCodes::kUnknownReplWriteConcern);
+    if ((code && unknown(*code)) || wc_unknown) labels.emplace_back(labels::kUnknownTransactionCommitResult);
+  }
+
   if (code && !write_concern_code && is_change_stream) {
     int32_t c = *code;
     bool resumable = IsRetryableErrorCode(c) || c == 9001 /* SocketException */ ||

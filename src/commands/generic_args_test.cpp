@@ -160,5 +160,28 @@ TEST_F(GenericArgsTest, ErrorLabels) {
   EXPECT_FALSE(IsChangeStreamRequest("aggregate", J(R"({"aggregate": 1, "pipeline": [{"$match": {}}]})")));
 }
 
+TEST_F(GenericArgsTest, CommitTransactionLabels) {
+  std::string base = std::string(R"({"commitTransaction": 1, "$db": "admin", "lsid": )") + kLsid +
+                     R"(, "txnNumber": 1, "autocommit": false})";
+  ASSERT_TRUE(Parse(base, "commitTransaction").ok());
+  using V = std::vector<std::string>;
+  // Outcome unknown: a retryable error, or a time limit; the commit may have happened.
+  EXPECT_EQ(ErrorLabelsFor(*op_, "commitTransaction", 91, std::nullopt, false),
+            (V{"RetryableWriteError", "UnknownTransactionCommitResult"}));
+  EXPECT_EQ(ErrorLabelsFor(*op_, "commitTransaction", 50, std::nullopt, false),
+            V{"UnknownTransactionCommitResult"});
+  // A writeConcernError leaves the outcome unknown, unless no wait could ever succeed.
+  EXPECT_EQ(ErrorLabelsFor(*op_, "commitTransaction", std::nullopt, 64, false),
+            V{"UnknownTransactionCommitResult"});
+  EXPECT_TRUE(ErrorLabelsFor(*op_, "commitTransaction", std::nullopt, 100, false).empty());
+  EXPECT_TRUE(ErrorLabelsFor(*op_, "commitTransaction", std::nullopt, 79, false).empty());
+  // Known outcomes: aborted (retry the whole transaction), or a conflict at commit.
+  EXPECT_EQ(ErrorLabelsFor(*op_, "commitTransaction", 251, std::nullopt, false),
+            V{"TransientTransactionError"});
+  EXPECT_EQ(ErrorLabelsFor(*op_, "commitTransaction", 112, std::nullopt, false),
+            V{"TransientTransactionError"});
+  EXPECT_TRUE(ErrorLabelsFor(*op_, "abortTransaction", 50, std::nullopt, false).empty());
+}
+
 }  // namespace
 }  // namespace brook::commands

@@ -30,6 +30,8 @@ BROOK_HANDLER(HandleListCommands);
 BROOK_HANDLER(HandleReplSetGetStatus);
 BROOK_HANDLER(HandleEndSessions);
 BROOK_HANDLER(HandleKillSessions);
+BROOK_HANDLER(HandleCommitTransaction);
+BROOK_HANDLER(HandleAbortTransaction);
 BROOK_HANDLER(HandleRefreshSessions);
 BROOK_HANDLER(HandleKillAllSessions);
 BROOK_HANDLER(HandleGetDefaultRWConcern);

@@ -65,7 +65,11 @@ Status ParseAwait(OperationContext& op, bson::View body) {
 std::string AdvertisedHost(const ServiceContext& service) {
   if (!service.options) return "127.0.0.1:27017";
   if (!service.options->advertise.empty()) return service.options->advertise;
-  return service.options->bind_ip + ":" + std::to_string(service.options->port);
+  // The first address of a --bind_ip list stands for the server.
+  auto addresses = SplitBindIp(service.options->bind_ip);
+  std::string host = addresses.empty() ? "127.0.0.1" : addresses.front();
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";  // IPv6 literal
+  return host + ":" + std::to_string(service.options->port);
 }
 
 void AppendOpTime(bson::Builder* b, std::string_view key, bson::Timestamp ts) {
@@ -140,7 +144,9 @@ Status HandleHello(OperationContext& op, const CommandRequest& req, bson::Builde
   reply->Close();
   if (req.body.HasField("helloOk")) reply->AppendBool("helloOk", true);
   reply->AppendInt32("maxBsonObjectSize", 16 * 1024 * 1024);
-  reply->AppendInt32("maxMessageSizeBytes", 48000000);
+  // The configured limit, so drivers split their batches below it.
+  reply->AppendInt32("maxMessageSizeBytes",
+                     static_cast<int32_t>(svc.options ? svc.options->max_message_size_bytes : 48000000));
   reply->AppendInt32("maxWriteBatchSize", kMaxWriteBatchSize);
   reply->AppendDate("localTime", NowMillis());
   reply->AppendInt32("logicalSessionTimeoutMinutes", kLogicalSessionTimeoutMinutes);

@@ -42,6 +42,9 @@ struct ServerStats;     // server_stats.h
 struct ServerOptions;   // server_options.h
 class LogBuffer;        // log_buffer.h: recent log lines for getLog
 class AuthManager;      // auth_manager.h: users, roles, access control
+class TransactionRegistry;  // transactions.h: sessions' multi-document transactions
+class Transaction;          // transactions.h
+struct SessionTxnState;     // transactions.h
 struct AuthSession;     // auth_manager.h: one connection's login state
 
 // The server's structured logger, handed down so commands can log without calling up.
@@ -58,6 +61,7 @@ struct ServiceContext {
   ServerStats* stats = nullptr;
   LogBuffer* log_buffer = nullptr;
   AuthManager* auth = nullptr;
+  TransactionRegistry* transactions = nullptr;
   // The shared change-stream reader; null: every change-stream cursor reads the oplog.
   changestream::OplogTailer* change_stream_tailer = nullptr;
   LogFunction log = nullptr;
@@ -152,11 +156,17 @@ class OperationContext {
   // Awaitable hello: the dispatcher sends the reply only after this long (or earlier at
   // shutdown), waiting asynchronously.
   std::optional<std::chrono::milliseconds> delay_reply;
+  // The connection is closed instead of answering (a failpoint's doing).
+  bool close_connection = false;
 
   // Write units of this command retried after a WriteConflict (RunWriteUnit). After one,
   // another attempt of the same statement may have committed meanwhile, so retryable
   // writes must look for their record again.
   int write_conflict_retries = 0;
+
+  // Set by TransactionRegistry::CheckOut while the command runs inside a transaction.
+  std::shared_ptr<Transaction> txn;
+  std::shared_ptr<SessionTxnState> txn_session;
 
   bool DeadlinePassed() const {
     return deadline && std::chrono::steady_clock::now() >= *deadline;

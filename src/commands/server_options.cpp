@@ -38,6 +38,15 @@ ServerParameters::ServerParameters() {
   auto& sha256_iters = add(std::string(kParamScramSha256IterationCount), K::kInt, true, true);
   sha256_iters.number = 15000;
   sha256_iters.min = 5000;
+  auto& monitor = add(std::string(kParamClientCursorMonitorFrequencySecs), K::kInt, false, true);
+  monitor.number = 4;
+  monitor.min = 1;
+  auto& streams = add(std::string(kParamMaxOpenChangeStreams), K::kInt, true, true);
+  streams.number = kDefaultMaxOpenChangeStreams;
+  streams.min = 0;
+  auto& receive = add(std::string(kParamMessageReceiveTimeoutMillis), K::kInt, true, true);
+  receive.number = 60000;
+  receive.min = 1;
   add(std::string(kParamAuthenticationMechanisms), K::kString, false, true).text = "SCRAM-SHA-1,SCRAM-SHA-256";
   bson::Builder fcv;
   fcv.AppendString("version", "7.0");

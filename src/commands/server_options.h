@@ -19,6 +19,7 @@
 
 #include "bson/builder.h"
 #include "bson/document.h"
+#include "commands/net_options.h"
 #include "util/status.h"
 
 namespace brook::commands {
@@ -34,6 +35,13 @@ inline constexpr std::string_view kParamSlowOpThresholdMs = "slowOpThresholdMs";
 inline constexpr std::string_view kParamAuthenticationMechanisms = "authenticationMechanisms";
 inline constexpr std::string_view kParamScramIterationCount = "scramIterationCount";
 inline constexpr std::string_view kParamScramSha256IterationCount = "scramSHA256IterationCount";
+// MongoDB's: how often the idle-cursor reaper runs (startup only, default 4 s).
+inline constexpr std::string_view kParamClientCursorMonitorFrequencySecs = "clientCursorMonitorFrequencySecs";
+// Brook's limits (MongoDB has no equivalent): open change-stream cursors server-wide,
+// and the time a begun message may take to arrive in full (slow-sender defence).
+inline constexpr std::string_view kParamMaxOpenChangeStreams = "maxOpenChangeStreams";
+inline constexpr std::string_view kParamMessageReceiveTimeoutMillis = "messageReceiveTimeoutMillis";
+inline constexpr int64_t kDefaultMaxOpenChangeStreams = 10000;
 
 class ServerParameters {
  public:
@@ -88,6 +96,11 @@ struct ServerOptions {
   int64_t max_conns = 10000;
   int io_threads = 0;   // 0: max(4, 2 * cores)
   bool auth = false;    // --auth / security.authorization: enabled
+  bool insecure = false;  // --insecure: allow a non-loopback bind without --auth
+  // --maxMessageSizeBytes: the largest message a connection may send (hello reports it);
+  // bounds what one connection can make the server buffer.
+  int64_t max_message_size_bytes = 48'000'000;
+  TlsOptions tls;
 
   std::vector<std::string> argv;  // getCmdLineOpts.argv
   bson::Doc parsed;               // getCmdLineOpts.parsed (MongoDB's nested shape)

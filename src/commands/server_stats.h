@@ -25,6 +25,7 @@ struct ServerStats {
   std::atomic<int64_t> requests{0};
   std::atomic<int64_t> cursors_open{0};
   std::atomic<int64_t> cursors_timed_out{0};
+  std::atomic<int64_t> change_streams_open{0};  // counted against maxOpenChangeStreams
 };
 
 }  // namespace brook::commands

@@ -12,6 +12,8 @@
 // {result: {...}}: the statement's outcome as the command needs it to rebuild its reply
 // (insert {n}; update {n, nModified, upserted?: {_id}}; delete {n, deleted?};
 // findAndModify also keeps pre/post images: {n, nModified, upserted?, pre?, post?}).
+// A committed multi-document transaction records stmtId kCommitRecordStmtId -> {committed:
+// true} in its commit batch, so a commit retried after a restart is answered OK.
 // Thread-safety: SessionCatalog is thread-safe.
 
 #include <cstdint>
@@ -82,6 +84,8 @@ class SessionCatalog {
 };
 
 inline constexpr size_t kMaxLocalSessions = 100000;
+// The stmtId of a transaction's commit record (on disk: do not change).
+inline constexpr int32_t kCommitRecordStmtId = INT32_MAX;
 // MongoDB's localLogicalSessionTimeoutMinutes (30): older sessions are not listed.
 inline constexpr int64_t kLocalSessionTimeoutMillis = 30 * 60 * 1000;
 

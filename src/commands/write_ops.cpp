@@ -7,9 +7,11 @@
 #include "bson/builder.h"
 #include "catalog/record_store.h"
 #include "commands/find_cmd_sort.h"
+#include "commands/failpoints.h"
 #include "commands/operation_context.h"
 #include "commands/planner.h"
 #include "commands/server_stats.h"
+#include "commands/transactions.h"
 #include "commands/write_ops_validation.h"
 #include "storage/engine.h"
 
@@ -173,15 +175,14 @@ QueryRequest MakeQuery(const catalog::Namespace& ns, bson::View query, bson::Vie
 // update each in its own unit, re-checking the filter).
 StatusWith<std::vector<bson::Doc>> MatchingIds(OperationContext& op, const QueryRequest& q) {
   std::vector<bson::Doc> ids;
-  auto coll = op.service().catalog->Lookup(q.ns);
-  if (!coll) {
+  ReadView view = OpenReadView(op, q.ns);
+  if (!view.coll) {
     // Still validate the filter and hint.
     auto plan = QueryPlan::Make(nullptr, nullptr, q);
     if (!plan.ok()) return plan.status();
     return ids;
   }
-  std::shared_ptr<storage::Snapshot> snap = op.service().engine->GetSnapshot();
-  auto plan = QueryPlan::Make(snap, coll, q);
+  auto plan = QueryPlan::Make(view.snap, view.coll, q);
   if (!plan.ok()) return plan.status();
   bson::Doc doc;
   while (true) {
@@ -259,9 +260,33 @@ StatusWith<std::optional<RetryContext>> BeginRetryableCommand(OperationContext& 
   return std::optional<RetryContext>(std::move(ctx));
 }
 
+// MongoDB's onPrimaryTransactionalWrite, for retryable writes only.
+Status CheckTransactionalWriteFailPoint(OperationContext& op) {
+  FailPoints* fps = op.service().failpoints;
+  if (!fps || !op.lsid || !op.txn_number || op.autocommit.has_value()) return Status::OK();
+  auto hit = fps->Check(kOnPrimaryTransactionalWrite);
+  if (!hit) return Status::OK();
+  bson::View data = hit->data.view();
+  if (data["closeConnection"].missing() || data["closeConnection"].Truthy()) op.close_connection = true;
+  if (auto code = data["failBeforeCommitExceptionCode"]; code.IsNumber()) {
+    return Status(static_cast<int>(code.NumberInt64()), "Failing write for test");
+  }
+  return Status::OK();
+}
+
 Status RunWriteUnit(OperationContext& op,
                     const std::function<Status(storage::WriteUnit& unit, bool* commit,
                                                std::vector<catalog::CollectionPtr>* created)>& body) {
+  if (op.txn) {
+    // Inside a transaction the statement writes into the transaction's unit, committed
+    // by commitTransaction; a conflict is the transaction's to retry, not ours.
+    bool commit = true;
+    std::vector<catalog::CollectionPtr> created;
+    Status s = body(op.txn->unit(), &commit, &created);
+    for (const auto& c : created) op.txn->NoteCreated(c);
+    if (!s.ok()) return s;
+    return op.txn->conflict();
+  }
   auto* engine = op.service().engine;
   for (int attempt = 0;; ++attempt) {
     if (op.DeadlinePassed()) return MaxTimeExpired();
@@ -278,6 +303,7 @@ Status RunWriteUnit(OperationContext& op,
       return s;
     }
     if (!commit) return Status::OK();
+    BROOK_RETURN_IF_ERROR(CheckTransactionalWriteFailPoint(op));
     auto committed = engine->Commit(*unit);
     if (!committed.ok()) {
       if (committed.status() == ErrorCodes::kWriteConflict && attempt < kMaxWriteAttempts) {

@@ -33,6 +33,7 @@ const OperatorTable& Operators() {
     AddArrayOperators(t);
     AddObjectTypeOperators(t);
     AddDateOperators(t);
+    AddDateArithmeticOperators(t);
     return t;
   }();
   return *table;
@@ -282,13 +283,14 @@ StatusWith<std::vector<ExprPtr>> ParseNamedArgs(const bson::Element& arg,
     if (!p.ok()) return p.status();
     out[i] = std::move(p).value();
   }
-  for (std::string_view req : spec.required) {
+  for (size_t r = 0; r < spec.required.size(); ++r) {
+    std::string_view req = spec.required[r];
     for (size_t i = 0; i < spec.names.size(); ++i) {
       if (spec.names[i] == req && !out[i]) {
         std::string msg = spec.missing_msg;
         size_t pos = msg.find("{}");
         if (pos != std::string::npos) msg.replace(pos, 2, std::string(req));
-        return Status(spec.missing_code, msg);
+        return Status(spec.missing_code + (spec.missing_code_per_field ? static_cast<int>(r) : 0), msg);
       }
     }
   }

@@ -1,7 +1,7 @@
 // Date operators: $year $month $dayOfMonth $hour $minute $second $millisecond
 // $dayOfWeek $dayOfYear $week $isoWeek $isoWeekYear $isoDayOfWeek (with an optional
-// {date, timezone} form), $dateToString, $dateFromString. Time zones: UTC and fixed
-// offsets only.
+// {date, timezone} form), $dateToString, $dateFromString. Time zones: UTC, fixed
+// offsets and Olson names (query/timezone.h).
 #include "query/expression_internal.h"
 #include "query/expression_util.h"
 
@@ -10,7 +10,8 @@ namespace {
 
 using bson::Type;
 
-// Millis of a date-like value; 16006 for other types.
+}  // namespace
+
 StatusWith<int64_t> DateMillisOf(const Value& v) {
   bson::Element e = v.element();
   switch (e.type()) {
@@ -26,13 +27,15 @@ StatusWith<int64_t> DateMillisOf(const Value& v) {
   }
 }
 
-StatusWith<int64_t> TimezoneOffset(const Value& tz) {
-  if (tz.missing()) return int64_t{0};
+StatusWith<TimeZone> TimeZoneOf(const Value& tz) {
+  if (tz.missing()) return TimeZone();
   if (!tz.IsString()) {
     return Status(40517, "timezone must evaluate to a string, found " + TypeNameOf(tz));
   }
-  return ParseTimezone(tz.element().Str());
+  return TimeZone::Parse(tz.element().Str());
 }
+
+namespace {
 
 StatusWith<Value> Extract(std::string_view op, std::vector<Value>& args, const std::vector<bool>&,
                           EvalContext&) {
@@ -41,9 +44,10 @@ StatusWith<Value> Extract(std::string_view op, std::vector<Value>& args, const s
   if (args.size() > 1 && !args[1].missing() && args[1].nullish()) return Value::Null();
   auto millis = DateMillisOf(date);
   if (!millis.ok()) return millis.status();
-  auto off = TimezoneOffset(args.size() > 1 ? args[1] : Value());
-  if (!off.ok()) return off.status();
-  int64_t local = millis.value() + off.value();
+  auto tz = TimeZoneOf(args.size() > 1 ? args[1] : Value());
+  if (!tz.ok()) return tz.status();
+  const int64_t offset = tz.value().OffsetAt(millis.value());
+  int64_t local = millis.value() + offset;
   CivilTime c = ToCivil(local);
   if (op == "$year") return Value::Int32(static_cast<int32_t>(c.year));
   if (op == "$month") return Value::Int32(c.month);
@@ -56,7 +60,7 @@ StatusWith<Value> Extract(std::string_view op, std::vector<Value>& args, const s
   if (op == "$dayOfYear") return Value::Int32(c.day_of_year);
   if (op == "$isoDayOfWeek") return Value::Int32(c.day_of_week == 1 ? 7 : c.day_of_week - 1);
   auto formatted = FormatDate(millis.value(), op == "$week" ? "%U" : op == "$isoWeek" ? "%V" : "%G",
-                              off.value());
+                              offset);
   if (!formatted.ok()) return formatted.status();
   return Value::Int32(std::stoi(formatted.value()));
 }
@@ -100,18 +104,18 @@ StatusWith<Value> DateToString(std::string_view, std::vector<Value>& args,
     }
     format = std::string(args[1].element().Str());
   }
-  int64_t offset = 0;
+  TimeZone tz;
   if (given[2]) {
     if (args[2].nullish()) return Value::Null();
-    auto off = TimezoneOffset(args[2]);
-    if (!off.ok()) return off.status();
-    offset = off.value();
-    if (!given[1] && offset != 0) format = "%Y-%m-%dT%H:%M:%S.%L";
+    auto parsed = TimeZoneOf(args[2]);
+    if (!parsed.ok()) return parsed.status();
+    tz = parsed.value();
+    if (!given[1] && !tz.IsUtc()) format = "%Y-%m-%dT%H:%M:%S.%L";
   }
   if (args[0].nullish()) return given[3] ? args[3] : Value::Null();
   auto millis = DateMillisOf(args[0]);
   if (!millis.ok()) return millis.status();
-  auto s = FormatDate(millis.value(), format, offset);
+  auto s = FormatDate(millis.value(), format, tz.OffsetAt(millis.value()));
   if (!s.ok()) return s.status();
   return Value::String(s.value());
 }
@@ -142,12 +146,12 @@ StatusWith<Value> DateFromString(std::string_view, std::vector<Value>& args,
     }
     format = std::string(args[1].element().Str());
   }
-  int64_t offset = 0;
+  TimeZone tz;
   if (given[2]) {
     if (args[2].nullish()) return Value::Null();
-    auto off = TimezoneOffset(args[2]);
-    if (!off.ok()) return off.status();
-    offset = off.value();
+    auto parsed = TimeZoneOf(args[2]);
+    if (!parsed.ok()) return parsed.status();
+    tz = parsed.value();
   }
   const Value& in = args[0];
   if (in.nullish()) return given[4] ? args[4] : Value::Null();
@@ -156,7 +160,7 @@ StatusWith<Value> DateFromString(std::string_view, std::vector<Value>& args,
     return Status(ErrorCodes::kConversionFailure, "$dateFromString requires that 'dateString' be a string, found: " +
                            TypeNameOf(in) + " with value " + in.ToString());
   }
-  auto d = ParseDate(in.element().Str(), format, offset);
+  auto d = ParseDate(in.element().Str(), format, tz);
   if (!d.ok()) {
     if (given[3]) return args[3];
     return d.status();

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "query/expression.h"
+#include "query/timezone.h"
 #include "util/status.h"
 
 namespace brook::query::expr {
@@ -42,6 +43,7 @@ void AddStringOperators(OperatorTable* t);
 void AddArrayOperators(OperatorTable* t);
 void AddObjectTypeOperators(OperatorTable* t);  // objects and type conversion
 void AddDateOperators(OperatorTable* t);
+void AddDateArithmeticOperators(OperatorTable* t);  // $dateAdd, $dateDiff, $dateTrunc, parts
 
 // The operands of `arg`: the elements of an array, or `arg` itself as one operand.
 StatusWith<std::vector<ExprPtr>> ParseOperands(const bson::Element& arg,
@@ -86,6 +88,9 @@ struct NamedArgsSpec {
   std::string unknown_msg;     // the field name is appended
   int missing_code;
   std::string missing_msg;     // "{}" is replaced by the missing name
+  // When set, the i-th name of `required` has code missing_code + i (MongoDB numbers
+  // them so for $dateDiff and $dateTrunc).
+  bool missing_code_per_field = false;
 };
 StatusWith<std::vector<ExprPtr>> ParseNamedArgs(const bson::Element& arg,
                                                 const ExpressionParseContext& ctx,
@@ -110,6 +115,11 @@ Value GetPathFromRoot(bson::View root, const std::vector<std::string>& parts);
 
 // Type name of a value for error messages ("missing" when missing).
 std::string TypeNameOf(const Value& v);
+
+// Dates. Millis of a Date, Timestamp or ObjectId (16006 for other types).
+StatusWith<int64_t> DateMillisOf(const Value& v);
+// The `timezone` argument of a date operator: UTC when missing, 40517 when not a string.
+StatusWith<TimeZone> TimeZoneOf(const Value& tz);
 
 // Numbers.
 typedef float Dec128 __attribute__((mode(TD)));

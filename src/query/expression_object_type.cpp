@@ -333,7 +333,7 @@ StatusWith<Value> ConvertTo(const Value& in, Type to) {
           return Value::Date(secs * 1000);
         }
         case Type::kString: {
-          auto d = ParseDate(e.Str(), "", 0);
+          auto d = ParseDate(e.Str(), "", TimeZone());
           if (!d.ok()) {
             return Status(kConversionFailure, d.status().reason() + " in $convert with no onError value");
           }

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 namespace brook::query::expr {
 namespace {
@@ -105,24 +106,7 @@ int64_t FromCivil(int64_t year, int month, int day, int hour, int minute, int se
          second * 1000LL + millis;
 }
 
-StatusWith<int64_t> ParseTimezone(std::string_view tz) {
-  if (tz == "UTC" || tz == "GMT" || tz == "Z" || tz == "Etc/UTC" || tz == "Etc/GMT") return int64_t{0};
-  if (!tz.empty() && (tz[0] == '+' || tz[0] == '-')) {
-    std::string digits;
-    for (char c : tz.substr(1)) {
-      if (c != ':') digits += c;
-    }
-    bool ok = (digits.size() == 2 || digits.size() == 4);
-    for (char c : digits) ok = ok && c >= '0' && c <= '9';
-    if (ok) {
-      int h = std::stoi(digits.substr(0, 2));
-      int m = digits.size() == 4 ? std::stoi(digits.substr(2, 2)) : 0;
-      int64_t off = (h * 60 + m) * 60000LL;
-      return tz[0] == '-' ? -off : off;
-    }
-  }
-  return Status(40485, "unrecognized time zone identifier: \"" + std::string(tz) + "\"");
-}
+StatusWith<int64_t> ParseTimezone(std::string_view tz) { return ParseUtcOffset(tz); }
 
 StatusWith<std::string> FormatDate(int64_t millis, std::string_view format, int64_t offset_millis) {
   int64_t local = millis + offset_millis;
@@ -187,13 +171,13 @@ StatusWith<std::string> FormatDate(int64_t millis, std::string_view format, int6
   return out;
 }
 
-StatusWith<int64_t> ParseDate(std::string_view s, std::string_view format, int64_t default_offset) {
+StatusWith<int64_t> ParseDate(std::string_view s, std::string_view format, const TimeZone& default_tz) {
   auto fail = [&](std::string_view why) {
     return Status(ErrorCodes::kConversionFailure, "Error parsing date string '" + std::string(s) + "'; " + std::string(why));
   };
   int64_t year = 1970;
   int month = 1, day = 1, hour = 0, minute = 0, second = 0, millis = 0;
-  int64_t offset = default_offset;
+  std::optional<int64_t> offset;  // from the string itself
   size_t pos = 0;
   auto read_int = [&](size_t min_digits, size_t max_digits, int64_t* out) {
     size_t start = pos;
@@ -308,7 +292,8 @@ StatusWith<int64_t> ParseDate(std::string_view s, std::string_view format, int64
     return fail("day out of range");
   }
   if (hour > 23 || minute > 59 || second > 59) return fail("time out of range");
-  return FromCivil(year, month, day, hour, minute, second, millis) - offset;
+  const int64_t local = FromCivil(year, month, day, hour, minute, second, millis);
+  return offset ? local - *offset : default_tz.ToUtc(local);
 }
 
 }  // namespace brook::query::expr

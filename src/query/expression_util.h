@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "query/timezone.h"
 #include "query/value.h"
 #include "util/status.h"
 
@@ -32,7 +33,7 @@ int64_t FromCivil(int64_t year, int month, int day, int hour, int minute, int se
 int64_t DaysFromCivil(int64_t y, int m, int d);
 
 // Offset in millis for a timezone spec: "UTC", "GMT", "Z", "+hh", "+hhmm", "+hh:mm".
-// Olson names other than UTC/GMT fail with 40485.
+// Olson names fail with 40485 here (TimeZone::Parse takes them).
 StatusWith<int64_t> ParseTimezone(std::string_view tz);
 
 // Formats with MongoDB's $dateToString specifiers (%Y %m %d %H %M %S %L %j %w %u %U %G
@@ -42,6 +43,6 @@ StatusWith<std::string> FormatDate(int64_t millis, std::string_view format, int6
 inline constexpr std::string_view kIsoFormat = "%Y-%m-%dT%H:%M:%S.%LZ";
 // Parses ISO-8601-like strings ("2024-01-02", "2024-01-02T03:04:05.678Z", "+hh:mm"
 // offsets, ' ' for 'T'), or, when `format` is non-empty, by those specifiers.
-StatusWith<int64_t> ParseDate(std::string_view s, std::string_view format, int64_t default_offset);
+StatusWith<int64_t> ParseDate(std::string_view s, std::string_view format, const TimeZone& default_tz);
 
 }  // namespace brook::query::expr

@@ -1,5 +1,6 @@
 // brookd: the Brook server executable. Parses flags (CLI11) and an optional YAML config,
 // opens storage, the catalog and the registries, then serves until SIGINT/SIGTERM.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -22,13 +23,16 @@
 #include "commands/failpoints.h"
 #include "commands/hello_fields.h"
 #include "commands/log_buffer.h"
+#include "commands/net_options.h"
 #include "commands/operation_context.h"
 #include "commands/server_options.h"
 #include "commands/server_stats.h"
 #include "commands/sessions.h"
+#include "commands/transactions.h"
 #include "server/logging.h"
 #include "server/server.h"
 #include "storage/engine.h"
+#include "wire/message.h"
 
 namespace brook {
 namespace {
@@ -47,12 +51,29 @@ struct CliValues {
   std::vector<std::string> set_parameters;
   int64_t max_conns = 10000;
   bool auth = false;
+  bool bind_ip_all = false;
+  bool insecure = false;
+  int64_t max_message_size_bytes = 48'000'000;
+  std::string tls_mode = "disabled";
+  std::string tls_certificate_key_file;
+  std::string tls_certificate_key_file_password;
+  std::string tls_ca_file;
+  bool tls_allow_connections_without_certificates = false;
+  bool tls_allow_invalid_certificates = false;
+  std::string tls_disabled_protocols;
 };
 
-// Reads a YAML config. Keys are the flag names (port, bind_ip, dbpath, replSet,
-// advertise, oplogSizeMB, logpath, maxConns, setParameter: {name: value}); MongoDB's
-// nested spelling (net.port, net.bindIp, storage.dbPath, replication.replSetName,
-// replication.oplogSizeMB, systemLog.path, net.maxIncomingConnections) is accepted too.
+
+// Reads a YAML config. Keys are the flag names (port, bind_ip, bind_ip_all, dbpath,
+// replSet, advertise, oplogSizeMB, logpath, maxConns, maxMessageSizeBytes, auth,
+// insecure, tlsMode, tlsCertificateKeyFile, tlsCertificateKeyFilePassword, tlsCAFile,
+// tlsAllowConnectionsWithoutCertificates, tlsAllowInvalidCertificates,
+// tlsDisabledProtocols, setParameter: {name: value}); MongoDB's nested spelling
+// (net.port, net.bindIp, net.bindIpAll, net.maxIncomingConnections, net.tls.mode,
+// net.tls.certificateKeyFile, net.tls.certificateKeyFilePassword, net.tls.CAFile,
+// net.tls.allowConnectionsWithoutCertificates, net.tls.allowInvalidCertificates,
+// net.tls.disabledProtocols, storage.dbPath, replication.replSetName,
+// replication.oplogSizeMB, systemLog.path, security.authorization) is accepted too.
 Status LoadConfig(const std::string& path, CliValues* v, std::map<std::string, std::string>* params) {
   YAML::Node root;
   try {
@@ -72,10 +93,31 @@ Status LoadConfig(const std::string& path, CliValues* v, std::map<std::string, s
     get(root["oplogSizeMB"], &v->oplog_size_mb);
     get(root["logpath"], &v->logpath);
     get(root["maxConns"], &v->max_conns);
+    get(root["bind_ip_all"], &v->bind_ip_all);
+    get(root["insecure"], &v->insecure);
+    get(root["maxMessageSizeBytes"], &v->max_message_size_bytes);
+    get(root["tlsMode"], &v->tls_mode);
+    get(root["tlsCertificateKeyFile"], &v->tls_certificate_key_file);
+    get(root["tlsCertificateKeyFilePassword"], &v->tls_certificate_key_file_password);
+    get(root["tlsCAFile"], &v->tls_ca_file);
+    get(root["tlsAllowConnectionsWithoutCertificates"], &v->tls_allow_connections_without_certificates);
+    get(root["tlsAllowInvalidCertificates"], &v->tls_allow_invalid_certificates);
+    get(root["tlsDisabledProtocols"], &v->tls_disabled_protocols);
     if (auto net = root["net"]) {
       get(net["port"], &v->port);
       get(net["bindIp"], &v->bind_ip);
+      get(net["bindIpAll"], &v->bind_ip_all);
       get(net["maxIncomingConnections"], &v->max_conns);
+      get(net["maxMessageSizeBytes"], &v->max_message_size_bytes);
+      if (auto tls = net["tls"]) {
+        get(tls["mode"], &v->tls_mode);
+        get(tls["certificateKeyFile"], &v->tls_certificate_key_file);
+        get(tls["certificateKeyFilePassword"], &v->tls_certificate_key_file_password);
+        get(tls["CAFile"], &v->tls_ca_file);
+        get(tls["allowConnectionsWithoutCertificates"], &v->tls_allow_connections_without_certificates);
+        get(tls["allowInvalidCertificates"], &v->tls_allow_invalid_certificates);
+        get(tls["disabledProtocols"], &v->tls_disabled_protocols);
+      }
     }
     if (auto storage = root["storage"]) get(storage["dbPath"], &v->dbpath);
     if (auto repl = root["replication"]) {
@@ -103,6 +145,44 @@ Status LoadConfig(const std::string& path, CliValues* v, std::map<std::string, s
   return Status::OK();
 }
 
+// Each connection is a file descriptor, and RocksDB needs its own: raise the soft limit
+// to the hard one, and say so when even that cannot hold maxConns.
+void RaiseFileLimit(int64_t max_conns) {
+  constexpr int64_t kReserved = 1000;  // RocksDB files, logs, the listener
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur != lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  if (lim.rlim_cur != RLIM_INFINITY && static_cast<int64_t>(lim.rlim_cur) < max_conns + kReserved) {
+    bson::Builder attr;
+    attr.AppendInt64("maxConns", max_conns);
+    attr.AppendInt64("openFileLimit", static_cast<int64_t>(lim.rlim_cur));
+    server::Log('W', "CONTROL", 22184, "initandlisten",
+                "Soft rlimits for open file descriptors too low for maxConns: connections beyond the "
+                "limit will be refused by the operating system",
+                attr.Done());
+  }
+}
+
+// getCmdLineOpts.argv, with secrets replaced as MongoDB does ("<password>"), since
+// monitoring users may read it.
+std::vector<std::string> RedactedArgv(int argc, char** argv) {
+  constexpr std::string_view kSecret = "--tlsCertificateKeyFilePassword";
+  std::vector<std::string> out(argv, argv + argc);
+  for (size_t i = 0; i < out.size(); ++i) {
+    std::string_view arg = out[i];
+    if (arg == kSecret && i + 1 < out.size()) {
+      out[++i] = "<password>";
+    } else if (arg.size() > kSecret.size() && arg.substr(0, kSecret.size()) == kSecret && arg[kSecret.size()] == '=') {
+      out[i] = std::string(kSecret) + "=<password>";
+    }
+  }
+  return out;
+}
+
 bson::Doc ParsedOptions(const CliValues& v, const std::map<std::string, std::string>& params) {
   bson::Builder b;
   if (!v.config.empty()) b.AppendString("config", v.config);
@@ -110,6 +190,18 @@ bson::Doc ParsedOptions(const CliValues& v, const std::map<std::string, std::str
   b.AppendString("bindIp", v.bind_ip);
   b.AppendInt32("port", v.port);
   b.AppendInt64("maxIncomingConnections", v.max_conns);
+  b.AppendInt64("maxMessageSizeBytes", v.max_message_size_bytes);
+  if (v.tls_mode != "disabled") {
+    // Never the key password: getCmdLineOpts is readable by monitoring users.
+    b.OpenDocument("tls");
+    b.AppendString("mode", v.tls_mode);
+    b.AppendString("certificateKeyFile", v.tls_certificate_key_file);
+    if (!v.tls_ca_file.empty()) b.AppendString("CAFile", v.tls_ca_file);
+    if (v.tls_allow_connections_without_certificates) b.AppendBool("allowConnectionsWithoutCertificates", true);
+    if (v.tls_allow_invalid_certificates) b.AppendBool("allowInvalidCertificates", true);
+    if (!v.tls_disabled_protocols.empty()) b.AppendString("disabledProtocols", v.tls_disabled_protocols);
+    b.Close();
+  }
   b.Close();
   b.OpenDocument("replication");
   b.AppendString("replSet", v.repl_set);
@@ -138,7 +230,13 @@ int Main(int argc, char** argv) {
                                         " (MongoDB " + std::string(commands::kServerVersion) +
                                         " compatible)");
   app.add_option("--port", v.port, "TCP port to listen on")->default_val(27017);
-  app.add_option("--bind_ip", v.bind_ip, "IP address to listen on")->default_val("127.0.0.1");
+  app.add_option("--bind_ip", v.bind_ip,
+                 "IP address to listen on; an address other hosts can reach needs --auth (or --insecure)")
+      ->default_val("127.0.0.1");
+  app.add_flag("--bind_ip_all", v.bind_ip_all, "listen on every IPv4 address (0.0.0.0); needs --auth (or --insecure)");
+  app.add_flag("--insecure", v.insecure,
+               "allow listening on a non-loopback address without --auth (anyone who can reach it has "
+               "full access)");
   app.add_option("--dbpath", v.dbpath, "directory for the data files (created if missing)")
       ->default_val("./data");
   app.add_option("--replSet", v.repl_set, "replica set name reported to clients")->default_val("rs0");
@@ -149,7 +247,33 @@ int Main(int argc, char** argv) {
   app.add_option("--logpath", v.logpath, "log file (default: stderr)");
   app.add_option("--setParameter", v.set_parameters,
                  "server parameter name=value (repeatable), e.g. enableTestCommands=1");
-  app.add_option("--maxConns", v.max_conns, "maximum simultaneous connections")->default_val(10000);
+  app.add_option("--maxConns", v.max_conns,
+                 "maximum simultaneous connections; a connection over it is closed at once")
+      ->default_val(10000);
+  app.add_option("--maxMessageSizeBytes", v.max_message_size_bytes,
+                 "largest message a client may send (1024 to 48000000); a larger one is answered with "
+                 "BSONObjectTooLarge and skipped. Related limits are server parameters: "
+                 "messageReceiveTimeoutMillis (default 60000: a message must arrive in full within it "
+                 "once begun), cursorTimeoutMillis (default 600000: idle cursors are killed), "
+                 "maxOpenChangeStreams (default 10000)")
+      ->default_val(48000000);
+  app.add_option("--tlsMode", v.tls_mode,
+                 "disabled, allowTLS or preferTLS (one port takes TLS and plain clients), requireTLS")
+      ->default_val("disabled");
+  app.add_option("--tlsCertificateKeyFile", v.tls_certificate_key_file,
+                 "PEM file with the server's certificate (and chain) and private key");
+  app.add_option("--tlsCertificateKeyFilePassword", v.tls_certificate_key_file_password,
+                 "password of an encrypted private key in --tlsCertificateKeyFile");
+  app.add_option("--tlsCAFile", v.tls_ca_file,
+                 "PEM file of the CAs that sign client certificates; with it, clients must present a "
+                 "certificate signed by one of them");
+  app.add_flag("--tlsAllowConnectionsWithoutCertificates", v.tls_allow_connections_without_certificates,
+               "with --tlsCAFile: check a client certificate when one is offered, but accept clients "
+               "that offer none");
+  app.add_flag("--tlsAllowInvalidCertificates", v.tls_allow_invalid_certificates,
+               "accept client certificates that do not verify against --tlsCAFile (testing only)");
+  app.add_option("--tlsDisabledProtocols", v.tls_disabled_protocols,
+                 "comma-separated TLS1_0,TLS1_1,TLS1_2,TLS1_3 to refuse, or none (default: TLS1_0,TLS1_1)");
   app.add_flag("--auth", v.auth,
                "access control: every command needs an authenticated user with the privileges "
                "(SCRAM-SHA-1/256; iteration counts via --setParameter scramIterationCount=N, "
@@ -179,6 +303,23 @@ int Main(int argc, char** argv) {
     if (!given("--logpath")) v.logpath = from_file.logpath;
     if (!given("--maxConns")) v.max_conns = from_file.max_conns;
     if (!given("--auth")) v.auth = from_file.auth;
+    // An address given on the command line beats the file's bindIpAll too.
+    if (!given("--bind_ip_all") && !given("--bind_ip")) v.bind_ip_all = from_file.bind_ip_all;
+    if (!given("--insecure")) v.insecure = from_file.insecure;
+    if (!given("--maxMessageSizeBytes")) v.max_message_size_bytes = from_file.max_message_size_bytes;
+    if (!given("--tlsMode")) v.tls_mode = from_file.tls_mode;
+    if (!given("--tlsCertificateKeyFile")) v.tls_certificate_key_file = from_file.tls_certificate_key_file;
+    if (!given("--tlsCertificateKeyFilePassword")) {
+      v.tls_certificate_key_file_password = from_file.tls_certificate_key_file_password;
+    }
+    if (!given("--tlsCAFile")) v.tls_ca_file = from_file.tls_ca_file;
+    if (!given("--tlsAllowConnectionsWithoutCertificates")) {
+      v.tls_allow_connections_without_certificates = from_file.tls_allow_connections_without_certificates;
+    }
+    if (!given("--tlsAllowInvalidCertificates")) {
+      v.tls_allow_invalid_certificates = from_file.tls_allow_invalid_certificates;
+    }
+    if (!given("--tlsDisabledProtocols")) v.tls_disabled_protocols = from_file.tls_disabled_protocols;
   }
   for (const auto& sp : v.set_parameters) {
     auto eq = sp.find('=');
@@ -194,6 +335,34 @@ int Main(int argc, char** argv) {
   }
   if (v.max_conns <= 0 || v.oplog_size_mb <= 0) {
     std::cerr << "brookd: --maxConns and --oplogSizeMB must be positive\n";
+    return 2;
+  }
+  if (v.max_message_size_bytes < 1024 || v.max_message_size_bytes > wire::kMaxMessageSizeBytes) {
+    std::cerr << "brookd: --maxMessageSizeBytes must be between 1024 and " << wire::kMaxMessageSizeBytes << "\n";
+    return 2;
+  }
+  if (v.bind_ip_all) v.bind_ip = "0.0.0.0";
+  commands::TlsOptions tls;
+  {
+    auto mode = commands::ParseTlsMode(v.tls_mode);
+    if (!mode.ok()) {
+      std::cerr << "brookd: " << mode.status().reason() << "\n";
+      return 2;
+    }
+    tls.mode = mode.value();
+    tls.certificate_key_file = v.tls_certificate_key_file;
+    tls.certificate_key_file_password = v.tls_certificate_key_file_password;
+    tls.ca_file = v.tls_ca_file;
+    tls.allow_connections_without_certificates = v.tls_allow_connections_without_certificates;
+    tls.allow_invalid_certificates = v.tls_allow_invalid_certificates;
+    tls.disabled_protocols = v.tls_disabled_protocols;
+    if (Status st = commands::ValidateTlsOptions(tls); !st.ok()) {
+      std::cerr << "brookd: " << st.reason() << "\n";
+      return 2;
+    }
+  }
+  if (Status st = commands::CheckBindSafety(v.bind_ip, v.auth, v.insecure); !st.ok()) {
+    std::cerr << "brookd: " << st.reason() << "\n";
     return 2;
   }
 
@@ -215,7 +384,10 @@ int Main(int argc, char** argv) {
   options.logpath = v.logpath;
   options.max_conns = v.max_conns;
   options.auth = v.auth;
-  options.argv.assign(argv, argv + argc);
+  options.insecure = v.insecure;
+  options.max_message_size_bytes = v.max_message_size_bytes;
+  options.tls = tls;
+  options.argv = RedactedArgv(argc, argv);
   options.parsed = ParsedOptions(v, params);
 
   commands::LogBuffer log_buffer;
@@ -231,9 +403,20 @@ int Main(int argc, char** argv) {
     attr.AppendString("version", commands::kBrookVersion);
     server::Log('I', "CONTROL", 4615611, "initandlisten", "Brook starting", attr.Done());
   }
-  server::Log('W', "CONTROL", 22120, "initandlisten",
-              "Access control is not enabled for the database. Read and write access to data "
-              "and configuration is unrestricted");
+  if (!options.auth) {
+    server::Log('W', "CONTROL", 22120, "initandlisten",
+                "Access control is not enabled for the database. Read and write access to data "
+                "and configuration is unrestricted");
+  }
+  if (!commands::AllLoopback(options.bind_ip) && !options.auth) {
+    bson::Builder attr;
+    attr.AppendString("bindIp", options.bind_ip);
+    server::Log('W', "CONTROL", 8999004, "initandlisten",
+                "Listening on a non-loopback address without access control (--insecure): any host "
+                "that can reach it has full access",
+                attr.Done());
+  }
+  RaiseFileLimit(options.max_conns);
 
   auto fail = [&](std::string_view what, const Status& st, int code) {
     bson::Builder attr;
@@ -275,6 +458,10 @@ int Main(int argc, char** argv) {
     tailer.Start();
     commands::CursorRegistry cursors(&stats);
     commands::SessionCatalog sessions(engine.value().get());
+    commands::TransactionRegistry transactions(engine.value().get());
+    transactions.StartReaper([&options] {
+      return options.parameters->GetInt(commands::kParamTransactionLifetimeLimitSeconds);
+    });
 
     commands::ServiceContext service;
     service.options = &options;
@@ -282,6 +469,7 @@ int Main(int argc, char** argv) {
     service.catalog = catalog.value().get();
     service.cursors = &cursors;
     service.sessions = &sessions;
+    service.transactions = &transactions;
     service.failpoints = &failpoints;
     service.stats = &stats;
     service.log_buffer = &log_buffer;
@@ -304,7 +492,7 @@ int Main(int argc, char** argv) {
     {
       bson::Builder attr;
       attr.AppendInt32("port", server.port());
-      attr.AppendBool("ssl", false);
+      attr.AppendBool("ssl", options.tls.enabled());
       server::Log('I', "NETWORK", 23016, "listener", "Waiting for connections", attr.Done());
     }
     server::MarkStartupComplete();

@@ -11,6 +11,7 @@
 #include "commands/registry.h"
 #include "commands/server_options.h"
 #include "commands/server_stats.h"
+#include "commands/transactions.h"
 #include "server/logging.h"
 #include "server/waiters.h"
 #include "storage/engine.h"
@@ -165,6 +166,10 @@ asio::awaitable<DispatchResult> Dispatcher::Dispatch(commands::ClientInfo& clien
     }
   }
 
+  // A command inside a transaction checks its session out after failCommand had its say:
+  // as in MongoDB, an injected error leaves the transaction as it was.
+  if (st.ok() && service_.transactions) st = service_.transactions->CheckOut(*spec, op);
+
   commands::CommandRequest req{name, op.db, body};
   if (st.ok()) {
     for (;;) {
@@ -190,6 +195,8 @@ asio::awaitable<DispatchResult> Dispatcher::Dispatch(commands::ClientInfo& clien
       (void)moved;  // either way the handler runs again and answers
     }
   }
+
+  if (service_.transactions) service_.transactions->CheckIn(op, spec->name, st.ok(), st.ok() ? handler_reply.view() : bson::View());
 
   if (st.ok()) {
     storage::Engine* engine = service_.engine;
@@ -235,6 +242,13 @@ asio::awaitable<DispatchResult> Dispatcher::Dispatch(commands::ClientInfo& clien
       waited = true;
       co_await waiters_.Sleep(*op.delay_reply);
     }
+  }
+
+  if (op.close_connection) {
+    Log('I', "COMMAND", 4662800, "conn" + std::to_string(client.connection_id),
+        "Closing connection due to 'onPrimaryTransactionalWrite' failpoint");
+    result.close_connection = true;
+    co_return result;
   }
 
   if (!st.ok()) {

@@ -22,7 +22,6 @@ Server::Server(commands::ServiceContext& service)
         return service.engine ? service.engine->durable() : bson::Timestamp{};
       }),
       dispatcher_(service, waiters_),
-      acceptor_(asio::make_strand(io_)),
       signals_(io_, SIGINT, SIGTERM) {
   // The tailer decodes the new durable entries on its own thread, then runs the wake pass
   // again for the change streams it routed them to.
@@ -50,46 +49,79 @@ Server::~Server() {
 
 Status Server::Listen() {
   const commands::ServerOptions* opts = service_.options;
-  std::string ip = opts ? opts->bind_ip : "127.0.0.1";
-  int port = opts ? opts->port : 27017;
-  std::error_code ec;
-  auto address = asio::ip::make_address(ip, ec);
-  if (ec) return Status(ErrorCodes::kBadValue, "invalid --bind_ip '" + ip + "': " + ec.message());
-  asio::ip::tcp::endpoint ep(address, static_cast<uint16_t>(port));
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status(ErrorCodes::kHostUnreachable,
-                  "Failed to listen on " + ip + ":" + std::to_string(port) + ": " + ec.message());
+  if (opts && opts->tls.enabled()) {
+    auto ctx = MakeTlsContext(opts->tls);
+    if (!ctx.ok()) return ctx.status();
+    tls_context_ = std::move(ctx.value());
   }
-  bound_port_ = acceptor_.local_endpoint(ec).port();
+  auto addresses = commands::SplitBindIp(opts ? opts->bind_ip : "127.0.0.1");
+  if (addresses.empty()) return Status(ErrorCodes::kBadValue, "--bind_ip names no address");
+  int port = opts ? opts->port : 27017;
+  for (const auto& ip : addresses) {
+    std::error_code ec;
+    auto address = asio::ip::make_address(ip == "localhost" ? "127.0.0.1" : ip, ec);
+    if (ec) {
+      return Status(ErrorCodes::kBadValue,
+                    "invalid --bind_ip address '" + ip + "' (an IP address or localhost): " + ec.message());
+    }
+    // Port 0 asks the first bind for a free port; the others then take the same one.
+    asio::ip::tcp::endpoint ep(address, static_cast<uint16_t>(bound_port_ ? bound_port_ : port));
+    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(asio::make_strand(io_));
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec && address.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status(ErrorCodes::kHostUnreachable,
+                    "Failed to listen on " + ip + ":" + std::to_string(ep.port()) + ": " + ec.message());
+    }
+    bound_port_ = acceptor->local_endpoint(ec).port();
+    acceptors_.push_back(std::move(acceptor));
+  }
   return Status::OK();
 }
 
-asio::awaitable<void> Server::AcceptLoop() {
+asio::awaitable<void> Server::AcceptLoop(asio::ip::tcp::acceptor& acceptor) {
   commands::ServerStats* stats = service_.stats;
   const int64_t max_conns = service_.options ? service_.options->max_conns : 10000;
+  bool accept_failing = false;
   for (;;) {
     std::error_code ec;
-    asio::ip::tcp::socket socket = co_await acceptor_.async_accept(
+    asio::ip::tcp::socket socket = co_await acceptor.async_accept(
         asio::make_strand(io_), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (shutting_down_.load() || ec == asio::error::operation_aborted) co_return;
-      continue;  // e.g. EMFILE: keep serving the connections we have
+      // E.g. EMFILE: keep serving the connections we have. The refused connection stays
+      // in the backlog, so accepting again at once would fail at once, in a loop that
+      // burns a core; pause instead, and say why once per episode.
+      if (!accept_failing) {
+        bson::Builder attr;
+        attr.AppendString("error", ec.message());
+        Log('W', "NETWORK", 23024, "listener", "Error accepting new connection; pausing new connections",
+            attr.Done());
+      }
+      accept_failing = true;
+      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
+      std::error_code wait_ec;
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
+      continue;
     }
+    accept_failing = false;
     std::string remote;
     {
       std::error_code rec;
       auto ep = socket.remote_endpoint(rec);
       if (!rec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     }
-    int64_t current = stats ? stats->connections_current.load() : 0;
-    if (current >= max_conns) {
+    // Take the slot first, then check: with one accept loop per --bind_ip address, a
+    // check-then-increment could let two loops both take the last slot.
+    int64_t current = stats ? stats->connections_current.fetch_add(1) + 1 : 0;
+    if (current > max_conns) {
+      stats->connections_current.fetch_sub(1);
       bson::Builder attr;
       attr.AppendString("remote", remote);
-      attr.AppendInt64("connectionCount", current);
+      attr.AppendInt64("connectionCount", current - 1);
       Log('I', "NETWORK", 22942, "listener",
           "Connection refused because there are too many open connections", attr.Done());
       std::error_code cec;
@@ -97,10 +129,7 @@ asio::awaitable<void> Server::AcceptLoop() {
       continue;
     }
     int64_t id = next_connection_id_.fetch_add(1);
-    if (stats) {
-      current = stats->connections_current.fetch_add(1) + 1;
-      stats->connections_total_created.fetch_add(1);
-    }
+    if (stats) stats->connections_total_created.fetch_add(1);
     bson::Builder attr;
     attr.AppendString("remote", remote);
     attr.AppendInt64("connectionId", id);
@@ -165,7 +194,7 @@ void Server::Run() {
     Log('I', "CONTROL", 23377, "signalProcessing", "Received signal", attr.Done());
     Shutdown();
   });
-  asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
+  for (auto& acceptor : acceptors_) asio::co_spawn(acceptor->get_executor(), AcceptLoop(*acceptor), asio::detached);
 
   int threads = service_.options ? service_.options->io_threads : 0;
   if (threads <= 0) threads = std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
@@ -175,8 +204,11 @@ void Server::Run() {
 
   std::unique_lock lock(mu_);
   // Meanwhile this thread reaps idle cursors, as MongoDB's clientCursorMonitor does every
-  // 4 s; cursorTimeoutMillis is re-read each round so setParameter takes effect.
-  while (!cv_.wait_for(lock, std::chrono::seconds(4), [this] { return stop_requested_; })) {
+  // clientCursorMonitorFrequencySecs (4 s); cursorTimeoutMillis is re-read each round so
+  // setParameter takes effect.
+  const auto reap_every = std::chrono::seconds(
+      service_.options ? service_.options->parameters->GetInt(commands::kParamClientCursorMonitorFrequencySecs) : 4);
+  while (!cv_.wait_for(lock, reap_every, [this] { return stop_requested_; })) {
     lock.unlock();
     if (auto* cursors = service_.cursors) {
       if (service_.options) {
@@ -191,10 +223,12 @@ void Server::Run() {
 
   Log('I', "CONTROL", 4784901, "signalProcessing", "Shutting down the network listener");
   shutting_down_.store(true);
-  asio::post(acceptor_.get_executor(), [this] {
-    std::error_code ec;
-    acceptor_.close(ec);
-  });
+  for (auto& acceptor : acceptors_) {
+    asio::post(acceptor->get_executor(), [a = acceptor.get()] {
+      std::error_code ec;
+      a->close(ec);
+    });
+  }
   signals_.cancel();
   waiters_.Shutdown();
   for (auto& [id, weak] : connections_) {

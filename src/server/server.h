@@ -25,6 +25,7 @@
 #include "commands/operation_context.h"
 #include "server/asio_fwd.h"
 #include "server/dispatcher.h"
+#include "server/tls_context.h"
 #include "server/waiters.h"
 #include "util/status.h"
 
@@ -40,7 +41,9 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds bind_ip:port from the service options (port 0 picks a free port).
+  // Loads the TLS certificates (when TLS is on), then binds every address of the bind_ip
+  // list (IP literals, or localhost) to the port from the service options (port 0 picks
+  // a free port, shared by all the addresses).
   Status Listen();
   // Serves until Shutdown() or a SIGINT/SIGTERM; returns after the io threads stopped.
   void Run();
@@ -51,19 +54,23 @@ class Server {
   int32_t NextRequestId() { return next_request_id_.fetch_add(1, std::memory_order_relaxed); }
   Dispatcher& dispatcher() { return dispatcher_; }
   Waiters& waiters() { return waiters_; }
+  // The TLS context when --tlsMode is not disabled (built by Listen), else null.
+  asio::ssl::context* tls_context() { return tls_context_.get(); }
   commands::ServiceContext& service() { return service_; }
   void Forget(int64_t connection_id);
 
  private:
   // One pass of the time-based pre-image removal (changestream/pre_image_retention.h).
   void ExpirePreImages();
-  asio::awaitable<void> AcceptLoop();
+  asio::awaitable<void> AcceptLoop(asio::ip::tcp::acceptor& acceptor);
 
   commands::ServiceContext& service_;
   asio::io_context io_;
+  std::unique_ptr<asio::ssl::context> tls_context_;
   Waiters waiters_;
   Dispatcher dispatcher_;
-  asio::ip::tcp::acceptor acceptor_;
+  // One per --bind_ip address, all on the same port; each on its own strand.
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
   asio::signal_set signals_;
   int bound_port_ = 0;
   std::atomic<bool> shutting_down_{false};

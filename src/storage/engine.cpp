@@ -423,6 +423,15 @@ void EngineImpl::CommitGroup(const std::vector<CommitRequest*>& group) {
         std::string pkey = EncodePreimageKey(p.uuid, ts, p.op_index);
         s = batch->Put(pre_cf, ToSlice(pkey), ToSlice(*p.preimage));
       }
+      for (size_t j = 0; j < p.op_preimages.size() && s.ok(); ++j) {
+        const PendingOplog::Extra& extra = p.op_preimages[j];
+        {
+          std::lock_guard<std::mutex> l(preimage_mu_);
+          preimage_uuids_.insert(extra.uuid);
+        }
+        std::string pkey = EncodePreimageKey(extra.uuid, ts, extra.op_index);
+        s = batch->Put(pre_cf, ToSlice(pkey), ToSlice(extra.doc));
+      }
     }
     if (!s.ok()) break;
   }

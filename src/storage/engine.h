@@ -98,6 +98,15 @@ struct OplogDraft {
   std::optional<bson::Doc> preimage;
   std::array<uint8_t, 16> collection_uuid{};
   uint32_t op_index = 0;
+  // A transaction's applyOps entry holds several operations, each of which may have a
+  // pre-image: stored under (uuid, ts, index of the operation in applyOps), so two
+  // updates of one transaction, which share the entry's ts, keep distinct pre-images.
+  struct OpPreimage {
+    std::array<uint8_t, 16> uuid{};
+    uint32_t op_index = 0;
+    bson::Doc doc;
+  };
+  std::vector<OpPreimage> op_preimages;
 };
 
 // A snapshot to read from plus a batch of changes, committed atomically by Engine.

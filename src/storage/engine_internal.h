@@ -89,6 +89,12 @@ struct PendingOplog {
   std::optional<std::string> preimage;
   CollectionUuid uuid{};
   uint32_t op_index = 0;
+  struct Extra {
+    CollectionUuid uuid{};
+    uint32_t op_index = 0;
+    std::string doc;
+  };
+  std::vector<Extra> op_preimages;  // OplogDraft::op_preimages
 };
 
 // A unit reads its RocksDB snapshot merged with its own writes (a WriteBatchWithIndex)

@@ -244,6 +244,36 @@ TEST(EngineTest, OplogEntryHasFinalShape) {
   EXPECT_EQ(DocOf(p.value())["x"].Int32(), 0);
 }
 
+TEST(EngineTest, OneEntryKeepsThePreImagesOfEachOfItsOperations) {
+  // A transaction's applyOps entry: two updates of one collection share the entry's ts,
+  // so each pre-image is keyed by the operation's index in the entry.
+  TempDir dir;
+  auto e = OpenOrDie({.dbpath = dir.path()});
+  CollectionUuid uuid{};
+  uuid[0] = 4;
+  auto u = e->BeginWriteUnit();
+  OplogDraft d;
+  bson::Builder body;
+  body.AppendString("op", "c").AppendString("ns", "admin.$cmd");
+  body.OpenDocument("o").OpenArray("applyOps").Close().Close();
+  d.body = body.Done();
+  for (uint32_t i : {1u, 3u}) {
+    bson::Builder pre;
+    pre.AppendInt32("_id", 1).AppendInt32("seen", static_cast<int32_t>(i));
+    d.op_preimages.push_back(OplogDraft::OpPreimage{uuid, i, pre.Done()});
+  }
+  u->AddOplog(std::move(d));
+  auto r = e->Commit(*u);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto snap = e->GetSnapshot();
+  for (uint32_t i : {1u, 3u}) {
+    auto p = snap->Get(Family::kPreimages, EncodePreimageKey(uuid, r.value().first_ts, i));
+    ASSERT_TRUE(p.ok()) << i;
+    EXPECT_EQ(DocOf(p.value())["seen"].Int32(), static_cast<int32_t>(i));
+  }
+  EXPECT_FALSE(snap->Get(Family::kPreimages, EncodePreimageKey(uuid, r.value().first_ts, 0)).ok());
+}
+
 TEST(EngineTest, ConcurrentCommitsGetStrictlyIncreasingTimestampsWithoutHoles) {
   TempDir dir;
   auto e = OpenOrDie({.dbpath = dir.path()});

@@ -177,6 +177,11 @@ void WriteUnitImpl::AddOplog(OplogDraft draft) {
   p.uuid = draft.collection_uuid;
   p.op_index = draft.op_index;
   oplog_bytes_ += p.entry.size() + (p.preimage ? p.preimage->size() : 0);
+  for (auto& extra : draft.op_preimages) {
+    std::string bytes = std::move(extra.doc).Release();
+    oplog_bytes_ += bytes.size();
+    p.op_preimages.push_back(PendingOplog::Extra{extra.uuid, extra.op_index, std::move(bytes)});
+  }
   oplog_.push_back(std::move(p));
 }
 

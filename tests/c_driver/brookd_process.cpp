@@ -45,7 +45,9 @@ std::string Tail(const std::string& path) {
 
 }  // namespace
 
-BrookdProcess::BrookdProcess() {
+BrookdProcess::BrookdProcess() : BrookdProcess(Options{}) {}
+
+BrookdProcess::BrookdProcess(Options options) : options_(std::move(options)) {
   char tmpl[] = "/tmp/brook-c-test-XXXXXX";
   dbpath_ = mkdtemp(tmpl);
   logpath_ = dbpath_ + ".log";
@@ -61,7 +63,7 @@ BrookdProcess::~BrookdProcess() {
 }
 
 std::string BrookdProcess::uri() const {
-  return "mongodb://127.0.0.1:" + std::to_string(port_) + "/?directConnection=true";
+  return "mongodb://127.0.0.1:" + std::to_string(port_) + "/?directConnection=true" + options_.uri_options;
 }
 
 void BrookdProcess::Start() {
@@ -73,8 +75,13 @@ void BrookdProcess::Start() {
       dup2(fileno(log), 1);
       dup2(fileno(log), 2);
     }
-    execl(BROOKD_PATH, BROOKD_PATH, "--port", port.c_str(), "--dbpath", dbpath_.c_str(),
-          "--setParameter", "enableTestCommands=1", static_cast<char*>(nullptr));
+    std::vector<std::string> args = {BROOKD_PATH, "--port", port, "--dbpath", dbpath_,
+                                     "--setParameter", "enableTestCommands=1"};
+    args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(BROOKD_PATH, argv.data());
     _exit(127);
   }
   WaitUntilReady();

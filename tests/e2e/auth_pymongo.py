@@ -10,71 +10,15 @@ pymongo 3.x authenticates over the legacy OP_QUERY isMaster handshake, so this a
 covers saslSupportedMechs / speculativeAuthenticate on that path.
 """
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 import unittest
-from pathlib import Path
 
-import pymongo
-from pymongo.errors import OperationFailure
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 
-ROOT = Path(__file__).resolve().parents[2]
-BROOKD = Path(os.environ.get("BROOKD", ROOT / "build" / "bin" / "brookd"))
+import pymongo  # noqa: E402
+from pymongo.errors import OperationFailure  # noqa: E402
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self):
-        self.root = tempfile.mkdtemp(prefix="brook-authpymongo-")
-        self.port = free_port()
-        self.log_path = os.path.join(self.root, "brookd.log")
-        dbpath = os.path.join(self.root, "db")
-        os.mkdir(dbpath)
-        args = [str(BROOKD), "--port", str(self.port), "--bind_ip", "127.0.0.1", "--dbpath", dbpath,
-                "--replSet", "rs0", "--auth"]
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait_ready()
-
-    def client(self, **kw):
-        return pymongo.MongoClient("127.0.0.1", self.port, directConnection=True,
-                                   serverSelectionTimeoutMS=5000, **kw)
-
-    def _wait_ready(self):
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("brookd exited with %s" % self.proc.returncode)
-            try:
-                c = self.client()
-                c.admin.command("ping")
-                c.close()
-                return
-            except Exception:
-                time.sleep(0.1)
-        raise RuntimeError("brookd did not answer within 20 s")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        if os.environ.get("BROOK_KEEP_TMP") != "1":
-            shutil.rmtree(self.root, ignore_errors=True)
-
+from brookd import Server, run_suite  # noqa: E402
 
 SERVER = None
 
@@ -138,21 +82,8 @@ class AuthTest(unittest.TestCase):
 
 
 def main():
-    global SERVER
-    try:
-        SERVER = Server()
-    except Exception as e:
-        print("authpymongo: cannot start brookd: %s" % e)
-        print("authpymongo: 0 passed, 1 failed")
-        return 1
-    try:
-        result = unittest.main(module=__name__, argv=[sys.argv[0]] + sys.argv[1:], exit=False, verbosity=2).result
-    finally:
-        SERVER.stop()
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    passed = result.testsRun - failed - len(result.skipped)
-    print("authpymongo: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return run_suite("authpymongo", sys.modules[__name__],
+                     lambda: Server(["--auth"], prefix="brook-authpymongo-"))
 
 
 if __name__ == "__main__":

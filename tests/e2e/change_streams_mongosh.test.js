@@ -5,57 +5,25 @@
 // and the test checks each line.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
-const { execFile } = require('node:child_process');
-const { BSON } = require('mongodb');
 const { decodeResumeToken } = require('mongodb-resumetoken-decoder');
 const { startBrookd } = require('./lib/brookd');
-
-const MONGOSH = path.join(__dirname, 'node_modules', '.bin', 'mongosh');
+const { Mongosh, steps, STEP_HELPER } = require('./lib/mongosh');
 
 let srv;
-let home;
+let shell;
 
 test.before(async () => {
   srv = await startBrookd();
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-mongosh-cs-home-'));
-  fs.writeFileSync(path.join(home, 'mongosh.conf'), 'mongosh:\n  forceDisableTelemetry: true\n  updateURL: ""\n');
+  shell = new Mongosh('brook-mongosh-cs-home-');
 });
 
 test.after(async () => {
   await srv?.stop();
-  if (home) fs.rmSync(home, { recursive: true, force: true });
+  shell?.close();
 });
 
-function mongosh(uri, script) {
-  const file = path.join(home, `script-${Date.now()}-${Math.random().toString(16).slice(2)}.js`);
-  fs.writeFileSync(file, script);
-  const env = {
-    ...process.env,
-    HOME: home,
-    MONGOSH_FORCE_DISABLE_TELEMETRY_FOR_TESTING: '1',
-    MONGOSH_GLOBAL_CONFIG_FILE_FOR_TESTING: path.join(home, 'mongosh.conf'),
-  };
-  return new Promise((resolve) => {
-    execFile(MONGOSH, [uri, '--quiet', '--norc', '--file', file], { env, timeout: 60000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? err.code ?? 1 : 0, stdout, stderr });
-    });
-  });
-}
-
-function steps(stdout) {
-  const out = {};
-  for (const line of stdout.split('\n')) {
-    const m = /^STEP (\S+) (.*)$/.exec(line.trim());
-    if (m) out[m[1]] = BSON.EJSON.parse(m[2], { relaxed: true });
-  }
-  return out;
-}
-
 const SCRIPT = String.raw`
-const step = (name, value) => print('STEP ' + name + ' ' + EJSON.stringify(value, { relaxed: true }));
+${STEP_HELPER}
 const d = db.getSiblingDB('mongosh_cs');
 d.dropDatabase();
 d.getSiblingDB('mongosh_cs_other').dropDatabase();
@@ -88,7 +56,7 @@ step('closed', cs.isClosed());
 `;
 
 test('mongosh watch(): collection, database and deployment streams, lookup and resume', async () => {
-  const r = await mongosh(srv.uri, SCRIPT);
+  const r = await shell.run(srv.uri, SCRIPT);
   assert.equal(r.code, 0, `mongosh failed:\n${r.stderr}\n${r.stdout}`);
   const s = steps(r.stdout);
   assert.equal(s.emptyTry, null);

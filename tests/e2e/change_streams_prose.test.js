@@ -27,6 +27,25 @@ async function monitored(options = {}) {
   return { client, started, succeeded, aggregates: () => started.filter((e) => e.commandName === 'aggregate') };
 }
 
+// Runs fn(m) with a monitored client, closing it however fn ends.
+async function withMonitored(fn, options = {}) {
+  const m = await monitored(options);
+  try {
+    return await fn(m);
+  } finally {
+    await m.client.close();
+  }
+}
+
+// The resume token of the event for inserting `doc` into coll.
+async function tokenOfInsert(coll, doc) {
+  const seed = await openStream(coll);
+  await coll.insertOne(doc);
+  const token = (await seed.next())._id;
+  await seed.close();
+  return token;
+}
+
 function freshCollection(client) {
   seq += 1;
   return client.db(DB).collection(`c${seq}`);
@@ -74,268 +93,197 @@ test.afterEach(async () => {
   await failPointsOff();
 });
 
-test('1: the stream tracks the last seen resume token', async () => {
-  const m = await monitored();
-  try {
-    const coll = freshCollection(m.client);
-    const cs = await openStream(coll);
-    await coll.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]);
-    for (let i = 0; i < 3; i++) {
-      const change = await cs.next();
-      assertTokenMatchesEvent(change);
-      const expected = cs.cursor.bufferedCount() === 0 ? lastCursorReply(m).postBatchResumeToken : change._id;
-      assert.deepEqual(cs.resumeToken, expected);
-    }
-    await cs.close();
-  } finally {
-    await m.client.close();
+test('1: the stream tracks the last seen resume token', () => withMonitored(async (m) => {
+  const coll = freshCollection(m.client);
+  const cs = await openStream(coll);
+  await coll.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]);
+  for (let i = 0; i < 3; i++) {
+    const change = await cs.next();
+    assertTokenMatchesEvent(change);
+    const expected = cs.cursor.bufferedCount() === 0 ? lastCursorReply(m).postBatchResumeToken : change._id;
+    assert.deepEqual(cs.resumeToken, expected);
   }
-});
+  await cs.close();
+}));
 
-test('2: an event without its resume token is a server error (280), not resumed', async () => {
-  const m = await monitored();
-  try {
-    const coll = freshCollection(m.client);
-    const cs = await openStream(coll, [{ $project: { _id: 0 } }]);
-    await coll.insertOne({ a: 1 });
-    await assert.rejects(cs.next(), (err) => {
-      assert.equal(err.code, 280);
-      assert.ok(err.hasErrorLabel('NonResumableChangeStreamError'));
-      return true;
-    });
-    assert.equal(m.aggregates().length, 1, 'no resume attempt');
+test('2: an event without its resume token is a server error (280), not resumed', () => withMonitored(async (m) => {
+  const coll = freshCollection(m.client);
+  const cs = await openStream(coll, [{ $project: { _id: 0 } }]);
+  await coll.insertOne({ a: 1 });
+  await assert.rejects(cs.next(), (err) => {
+    assert.equal(err.code, 280);
+    assert.ok(err.hasErrorLabel('NonResumableChangeStreamError'));
+    return true;
+  });
+  assert.equal(m.aggregates().length, 1, 'no resume attempt');
+  await cs.close();
+}));
+
+test('3: one automatic resume on a resumable error, with the initial pipeline and options', () => withMonitored(async (m) => {
+  const coll = freshCollection(m.client);
+  const pipeline = [{ $match: { 'fullDocument.a': { $gte: 0 } } }];
+  const cs = await openStream(coll, pipeline, { fullDocument: 'updateLookup', batchSize: 7 });
+  await coll.insertOne({ a: 1 });
+  assert.equal((await cs.next()).fullDocument.a, 1);
+  await failPoint('failGetMoreAfterCursorCheckout', { times: 1 }, { errorCode: 6 });
+  await coll.insertOne({ a: 2 });
+  assert.equal((await cs.next()).fullDocument.a, 2);
+  const [first, second] = m.aggregates().map((e) => e.command);
+  assert.ok(second, 'the stream resumed');
+  assert.equal(m.aggregates().length, 2, 'exactly one resume');
+  const { resumeAfter, ...rest } = second.pipeline[0].$changeStream;
+  assert.ok(resumeAfter, 'the resume adds resumeAfter');
+  assert.deepEqual(rest, first.pipeline[0].$changeStream);
+  assert.deepEqual(second.pipeline.slice(1), first.pipeline.slice(1));
+  assert.deepEqual(second.cursor, first.cursor);
+  await cs.close();
+}));
+
+test('4: no resume on an error of the aggregate itself', () => withMonitored(async (m) => {
+  const coll = freshCollection(m.client);
+  await failPoint('failCommand', { times: 1 }, {
+    failCommands: ['aggregate'], errorCode: 6, errorLabels: ['ResumableChangeStreamError'],
+  });
+  const cs = coll.watch([], { maxAwaitTimeMS: 200 });
+  await assert.rejects(cs.tryNext(), (err) => err.code === 6);
+  assert.equal(m.aggregates().length, 1);
+  await cs.close();
+}, { retryReads: false }));
+
+test('6: the resume selects a server with the initial read preference', () => withMonitored(async (m) => {
+  const coll = freshCollection(m.client);
+  const cs = await openStream(coll, [], { readPreference: 'primaryPreferred' });
+  await failPoint('failGetMoreAfterCursorCheckout', { times: 1 }, { errorCode: 91 });
+  await coll.insertOne({ a: 1 });
+  assert.equal((await cs.next()).fullDocument.a, 1);
+  const aggs = m.aggregates();
+  assert.equal(aggs.length, 2);
+  assert.deepEqual(aggs[1].command.$readPreference, aggs[0].command.$readPreference);
+  assert.equal(aggs[0].command.$readPreference?.mode, 'primaryPreferred');
+  await cs.close();
+}));
+
+test('7: an initial empty batch with a cursor id leaves the stream open', () => withMonitored(async (m) => {
+  const coll = freshCollection(m.client);
+  const cs = await openStream(coll);
+  const reply = lastCursorReply(m);
+  assert.equal(reply.firstBatch.length, 0);
+  assert.ok(!reply.id.isZero(), 'a live cursor id');
+  assert.equal(cs.closed, false);
+  await coll.insertOne({ a: 1 });
+  assert.equal((await cs.next()).fullDocument.a, 1);
+  await cs.close();
+}));
+
+test('8: a failing killCursors during the resume does not surface', () => withMonitored(async (m) => {
+  const coll = freshCollection(m.client);
+  const cs = await openStream(coll);
+  await failPoint('failCommand', { times: 2 }, {
+    failCommands: ['getMore', 'killCursors'], errorCode: 6, errorLabels: ['ResumableChangeStreamError'],
+  });
+  await coll.insertOne({ a: 1 });
+  assert.equal((await cs.next()).fullDocument.a, 1);
+  assert.equal(m.aggregates().length, 2);
+  await cs.close();
+}));
+
+test('11: after an empty batch or the last event, the token is the postBatchResumeToken', () => withMonitored(async (m) => {
+  const coll = freshCollection(m.client);
+  const cs = await openStream(coll);
+  assert.equal(await cs.tryNext(), null);
+  const empty = lastCursorReply(m);
+  assert.equal(empty.nextBatch.length, 0);
+  assert.deepEqual(cs.resumeToken, empty.postBatchResumeToken);
+  assert.equal(decodeResumeToken(empty.postBatchResumeToken._data).tokenType, 0, 'a high-water mark');
+  await coll.insertMany([{ a: 1 }, { a: 2 }]);
+  await cs.next();
+  await cs.next();
+  assert.equal(cs.cursor.bufferedCount(), 0);
+  assert.deepEqual(cs.resumeToken, lastCursorReply(m).postBatchResumeToken);
+  // And it keeps moving on empty batches.
+  const before = decodeResumeToken(cs.resumeToken._data).timestamp;
+  await admin.db(DB).collection('other').insertOne({ unrelated: true });
+  assert.equal(await cs.tryNext(), null);
+  const after = decodeResumeToken(cs.resumeToken._data).timestamp;
+  assert.ok(after.greaterThan(before), 'postBatchResumeToken advances without events');
+  await cs.close();
+}));
+
+test('13: mid-batch, the token is the _id of the previous event', () => withMonitored(async (m) => {
+  const coll = freshCollection(m.client);
+  const cs = await openStream(coll);
+  await coll.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]);
+  const first = await cs.next();
+  assert.ok(cs.cursor.bufferedCount() > 0, 'the batch holds more events');
+  assert.deepEqual(cs.resumeToken, first._id);
+  const second = await cs.next();
+  assert.ok(cs.cursor.bufferedCount() > 0);
+  assert.deepEqual(cs.resumeToken, second._id);
+  await cs.close();
+}));
+
+test('14: before iterating a non-empty first batch, the token is startAfter, resumeAfter, or none', () => withMonitored(async (m) => {
+  const coll = freshCollection(m.client);
+  const opTime = (await admin.db('admin').command({ ping: 1 })).operationTime;
+  const seed = await openStream(coll);
+  await coll.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]);
+  const token = (await seed.next())._id;
+  await seed.close();
+
+  for (const [option, expected] of [['startAfter', token], ['resumeAfter', token]]) {
+    const cs = await openStream(coll, [], { [option]: token });
+    assert.ok(lastCursorReply(m).firstBatch.length > 0, `${option}: events in the first batch`);
+    assert.deepEqual(cs.resumeToken, expected, option);
     await cs.close();
-  } finally {
-    await m.client.close();
   }
-});
+  const cs = await openStream(coll, [], { startAtOperationTime: new Timestamp({ t: opTime.high, i: opTime.low + 1 }) });
+  assert.ok(lastCursorReply(m).firstBatch.length > 0, 'startAtOperationTime: events in the first batch');
+  assert.equal(cs.resumeToken ?? null, null);
+  await cs.close();
+}));
 
-test('3: one automatic resume on a resumable error, with the initial pipeline and options', async () => {
-  const m = await monitored();
-  try {
-    const coll = freshCollection(m.client);
-    const pipeline = [{ $match: { 'fullDocument.a': { $gte: 0 } } }];
-    const cs = await openStream(coll, pipeline, { fullDocument: 'updateLookup', batchSize: 7 });
-    await coll.insertOne({ a: 1 });
-    assert.equal((await cs.next()).fullDocument.a, 1);
-    await failPoint('failGetMoreAfterCursorCheckout', { times: 1 }, { errorCode: 6 });
-    await coll.insertOne({ a: 2 });
-    assert.equal((await cs.next()).fullDocument.a, 2);
-    const [first, second] = m.aggregates().map((e) => e.command);
-    assert.ok(second, 'the stream resumed');
-    assert.equal(m.aggregates().length, 2, 'exactly one resume');
-    const { resumeAfter, ...rest } = second.pipeline[0].$changeStream;
-    assert.ok(resumeAfter, 'the resume adds resumeAfter');
-    assert.deepEqual(rest, first.pipeline[0].$changeStream);
-    assert.deepEqual(second.pipeline.slice(1), first.pipeline.slice(1));
-    assert.deepEqual(second.cursor, first.cursor);
-    await cs.close();
-  } finally {
-    await m.client.close();
-  }
-});
+test('17: startAfter with no result yet resumes with startAfter', () => withMonitored(async (m) => {
+  const coll = freshCollection(m.client);
+  const token = await tokenOfInsert(coll, { a: 0 });
+  const cs = await openStream(coll, [], { startAfter: token });
+  await failPoint('failCommand', { times: 1 }, {
+    failCommands: ['getMore'], errorCode: 6, errorLabels: ['ResumableChangeStreamError'],
+  });
+  assert.equal(await cs.tryNext(), null);
+  const aggs = m.aggregates().slice(-2).map((e) => e.command.pipeline[0].$changeStream);
+  assert.ok(aggs[1].startAfter, 'resumed with startAfter');
+  assert.equal(aggs[1].resumeAfter, undefined);
+  await cs.close();
+}));
 
-test('4: no resume on an error of the aggregate itself', async () => {
-  const m = await monitored({ retryReads: false });
-  try {
-    const coll = freshCollection(m.client);
-    await failPoint('failCommand', { times: 1 }, {
-      failCommands: ['aggregate'], errorCode: 6, errorLabels: ['ResumableChangeStreamError'],
-    });
-    const cs = coll.watch([], { maxAwaitTimeMS: 200 });
-    await assert.rejects(cs.tryNext(), (err) => err.code === 6);
-    assert.equal(m.aggregates().length, 1);
-    await cs.close();
-  } finally {
-    await m.client.close();
-  }
-});
+test('18: startAfter with a result resumes with resumeAfter', () => withMonitored(async (m) => {
+  const coll = freshCollection(m.client);
+  const token = await tokenOfInsert(coll, { a: 0 });
+  const cs = await openStream(coll, [], { startAfter: token });
+  await coll.insertOne({ a: 1 });
+  assert.equal((await cs.next()).fullDocument.a, 1);
+  await failPoint('failCommand', { times: 1 }, {
+    failCommands: ['getMore'], errorCode: 6, errorLabels: ['ResumableChangeStreamError'],
+  });
+  await coll.insertOne({ a: 2 });
+  assert.equal((await cs.next()).fullDocument.a, 2);
+  const last = m.aggregates().at(-1).command.pipeline[0].$changeStream;
+  assert.ok(last.resumeAfter, 'resumed with resumeAfter');
+  assert.equal(last.startAfter, undefined);
+  await cs.close();
+}));
 
-test('6: the resume selects a server with the initial read preference', async () => {
-  const m = await monitored();
-  try {
-    const coll = freshCollection(m.client);
-    const cs = await openStream(coll, [], { readPreference: 'primaryPreferred' });
-    await failPoint('failGetMoreAfterCursorCheckout', { times: 1 }, { errorCode: 91 });
-    await coll.insertOne({ a: 1 });
-    assert.equal((await cs.next()).fullDocument.a, 1);
-    const aggs = m.aggregates();
-    assert.equal(aggs.length, 2);
-    assert.deepEqual(aggs[1].command.$readPreference, aggs[0].command.$readPreference);
-    assert.equal(aggs[0].command.$readPreference?.mode, 'primaryPreferred');
-    await cs.close();
-  } finally {
-    await m.client.close();
-  }
-});
-
-test('7: an initial empty batch with a cursor id leaves the stream open', async () => {
-  const m = await monitored();
-  try {
-    const coll = freshCollection(m.client);
-    const cs = await openStream(coll);
-    const reply = lastCursorReply(m);
-    assert.equal(reply.firstBatch.length, 0);
-    assert.ok(!reply.id.isZero(), 'a live cursor id');
-    assert.equal(cs.closed, false);
-    await coll.insertOne({ a: 1 });
-    assert.equal((await cs.next()).fullDocument.a, 1);
-    await cs.close();
-  } finally {
-    await m.client.close();
-  }
-});
-
-test('8: a failing killCursors during the resume does not surface', async () => {
-  const m = await monitored();
-  try {
-    const coll = freshCollection(m.client);
-    const cs = await openStream(coll);
-    await failPoint('failCommand', { times: 2 }, {
-      failCommands: ['getMore', 'killCursors'], errorCode: 6, errorLabels: ['ResumableChangeStreamError'],
-    });
-    await coll.insertOne({ a: 1 });
-    assert.equal((await cs.next()).fullDocument.a, 1);
-    assert.equal(m.aggregates().length, 2);
-    await cs.close();
-  } finally {
-    await m.client.close();
-  }
-});
-
-test('11: after an empty batch or the last event, the token is the postBatchResumeToken', async () => {
-  const m = await monitored();
-  try {
-    const coll = freshCollection(m.client);
-    const cs = await openStream(coll);
-    assert.equal(await cs.tryNext(), null);
-    const empty = lastCursorReply(m);
-    assert.equal(empty.nextBatch.length, 0);
-    assert.deepEqual(cs.resumeToken, empty.postBatchResumeToken);
-    assert.equal(decodeResumeToken(empty.postBatchResumeToken._data).tokenType, 0, 'a high-water mark');
-    await coll.insertMany([{ a: 1 }, { a: 2 }]);
-    await cs.next();
-    await cs.next();
-    assert.equal(cs.cursor.bufferedCount(), 0);
-    assert.deepEqual(cs.resumeToken, lastCursorReply(m).postBatchResumeToken);
-    // And it keeps moving on empty batches.
-    const before = decodeResumeToken(cs.resumeToken._data).timestamp;
-    await admin.db(DB).collection('other').insertOne({ unrelated: true });
-    assert.equal(await cs.tryNext(), null);
-    const after = decodeResumeToken(cs.resumeToken._data).timestamp;
-    assert.ok(after.greaterThan(before), 'postBatchResumeToken advances without events');
-    await cs.close();
-  } finally {
-    await m.client.close();
-  }
-});
-
-test('13: mid-batch, the token is the _id of the previous event', async () => {
-  const m = await monitored();
-  try {
-    const coll = freshCollection(m.client);
-    const cs = await openStream(coll);
-    await coll.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]);
-    const first = await cs.next();
-    assert.ok(cs.cursor.bufferedCount() > 0, 'the batch holds more events');
-    assert.deepEqual(cs.resumeToken, first._id);
-    const second = await cs.next();
-    assert.ok(cs.cursor.bufferedCount() > 0);
-    assert.deepEqual(cs.resumeToken, second._id);
-    await cs.close();
-  } finally {
-    await m.client.close();
-  }
-});
-
-test('14: before iterating a non-empty first batch, the token is startAfter, resumeAfter, or none', async () => {
-  const m = await monitored();
-  try {
-    const coll = freshCollection(m.client);
-    const opTime = (await admin.db('admin').command({ ping: 1 })).operationTime;
-    const seed = await openStream(coll);
-    await coll.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]);
-    const token = (await seed.next())._id;
-    await seed.close();
-
-    for (const [option, expected] of [['startAfter', token], ['resumeAfter', token]]) {
-      const cs = await openStream(coll, [], { [option]: token });
-      assert.ok(lastCursorReply(m).firstBatch.length > 0, `${option}: events in the first batch`);
-      assert.deepEqual(cs.resumeToken, expected, option);
-      await cs.close();
-    }
-    const cs = await openStream(coll, [], { startAtOperationTime: new Timestamp({ t: opTime.high, i: opTime.low + 1 }) });
-    assert.ok(lastCursorReply(m).firstBatch.length > 0, 'startAtOperationTime: events in the first batch');
-    assert.equal(cs.resumeToken ?? null, null);
-    await cs.close();
-  } finally {
-    await m.client.close();
-  }
-});
-
-test('17: startAfter with no result yet resumes with startAfter', async () => {
-  const m = await monitored();
-  try {
-    const coll = freshCollection(m.client);
-    const seed = await openStream(coll);
-    await coll.insertOne({ a: 0 });
-    const token = (await seed.next())._id;
-    await seed.close();
-    const cs = await openStream(coll, [], { startAfter: token });
-    await failPoint('failCommand', { times: 1 }, {
-      failCommands: ['getMore'], errorCode: 6, errorLabels: ['ResumableChangeStreamError'],
-    });
-    assert.equal(await cs.tryNext(), null);
-    const aggs = m.aggregates().slice(-2).map((e) => e.command.pipeline[0].$changeStream);
-    assert.ok(aggs[1].startAfter, 'resumed with startAfter');
-    assert.equal(aggs[1].resumeAfter, undefined);
-    await cs.close();
-  } finally {
-    await m.client.close();
-  }
-});
-
-test('18: startAfter with a result resumes with resumeAfter', async () => {
-  const m = await monitored();
-  try {
-    const coll = freshCollection(m.client);
-    const seed = await openStream(coll);
-    await coll.insertOne({ a: 0 });
-    const token = (await seed.next())._id;
-    await seed.close();
-    const cs = await openStream(coll, [], { startAfter: token });
-    await coll.insertOne({ a: 1 });
-    assert.equal((await cs.next()).fullDocument.a, 1);
-    await failPoint('failCommand', { times: 1 }, {
-      failCommands: ['getMore'], errorCode: 6, errorLabels: ['ResumableChangeStreamError'],
-    });
-    await coll.insertOne({ a: 2 });
-    assert.equal((await cs.next()).fullDocument.a, 2);
-    const last = m.aggregates().at(-1).command.pipeline[0].$changeStream;
-    assert.ok(last.resumeAfter, 'resumed with resumeAfter');
-    assert.equal(last.startAfter, undefined);
-    await cs.close();
-  } finally {
-    await m.client.close();
-  }
-});
-
-test('19: large events are split by $changeStreamSplitLargeEvent', async () => {
-  const m = await monitored();
-  try {
-    seq += 1;
-    const name = `c${seq}`;
-    await m.client.db(DB).createCollection(name, { changeStreamPreAndPostImages: { enabled: true } });
-    const coll = m.client.db(DB).collection(name);
-    await coll.insertOne({ value: 'q'.repeat(10 * 1024 * 1024) });
-    const cs = await openStream(coll, [{ $changeStreamSplitLargeEvent: {} }], { fullDocumentBeforeChange: 'required' });
-    await coll.updateOne({}, { $set: { value: 'z'.repeat(10 * 1024 * 1024) } });
-    const a = await cs.next();
-    const b = await cs.next();
-    assert.deepEqual(a.splitEvent, { fragment: 1, of: 2 });
-    assert.deepEqual(b.splitEvent, { fragment: 2, of: 2 });
-    await cs.close();
-  } finally {
-    await m.client.close();
-  }
-});
+test('19: large events are split by $changeStreamSplitLargeEvent', () => withMonitored(async (m) => {
+  seq += 1;
+  const name = `c${seq}`;
+  await m.client.db(DB).createCollection(name, { changeStreamPreAndPostImages: { enabled: true } });
+  const coll = m.client.db(DB).collection(name);
+  await coll.insertOne({ value: 'q'.repeat(10 * 1024 * 1024) });
+  const cs = await openStream(coll, [{ $changeStreamSplitLargeEvent: {} }], { fullDocumentBeforeChange: 'required' });
+  await coll.updateOne({}, { $set: { value: 'z'.repeat(10 * 1024 * 1024) } });
+  const a = await cs.next();
+  const b = await cs.next();
+  assert.deepEqual(a.splitEvent, { fragment: 1, of: 2 });
+  assert.deepEqual(b.splitEvent, { fragment: 2, of: 2 });
+  await cs.close();
+}));

@@ -14,12 +14,12 @@ import os
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 
 import pymongo  # noqa: E402
 from pymongo.errors import OperationFailure  # noqa: E402
 
-from crud_pymongo import Server  # noqa: E402
+from brookd import Server, run_suite  # noqa: E402
 
 SERVER = None
 AWAIT_MS = 200
@@ -150,21 +150,7 @@ class ChangeStreamTest(unittest.TestCase):
 
 
 def main():
-    global SERVER
-    try:
-        SERVER = Server()
-    except Exception as e:  # no server means every test failed to run; say so in the summary
-        print("cspymongo: cannot start brookd: %s" % e)
-        print("cspymongo: 0 passed, 1 failed")
-        return 1
-    try:
-        result = unittest.main(module=__name__, argv=[sys.argv[0]] + sys.argv[1:], exit=False, verbosity=2).result
-    finally:
-        SERVER.stop()
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    passed = result.testsRun - failed - len(result.skipped)
-    print("cspymongo: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return run_suite("cspymongo", sys.modules[__name__], Server)
 
 
 if __name__ == "__main__":

@@ -6,58 +6,24 @@
 // ever talks to the brookd on loopback.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
-const { execFile } = require('node:child_process');
-const { BSON } = require('mongodb');
 const { startBrookd } = require('./lib/brookd');
-
-const MONGOSH = path.join(__dirname, 'node_modules', '.bin', 'mongosh');
+const { Mongosh, steps, STEP_HELPER } = require('./lib/mongosh');
 
 let srv;
-let home;
+let shell;
 
 test.before(async () => {
   srv = await startBrookd();
-  home = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-mongosh-home-'));
-  fs.writeFileSync(path.join(home, 'mongosh.conf'), 'mongosh:\n  forceDisableTelemetry: true\n  updateURL: ""\n');
+  shell = new Mongosh('brook-mongosh-home-');
 });
 
 test.after(async () => {
   await srv?.stop();
-  if (home) fs.rmSync(home, { recursive: true, force: true });
+  shell?.close();
 });
 
-// Runs a script file in mongosh against `uri`; resolves { code, stdout, stderr }.
-function mongosh(uri, script) {
-  const file = path.join(home, `script-${Date.now()}-${Math.random().toString(16).slice(2)}.js`);
-  fs.writeFileSync(file, script);
-  const env = {
-    ...process.env,
-    HOME: home,
-    MONGOSH_FORCE_DISABLE_TELEMETRY_FOR_TESTING: '1',
-    MONGOSH_GLOBAL_CONFIG_FILE_FOR_TESTING: path.join(home, 'mongosh.conf'),
-  };
-  return new Promise((resolve) => {
-    execFile(MONGOSH, [uri, '--quiet', '--norc', '--file', file], { env, timeout: 60000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? err.code ?? 1 : 0, stdout, stderr });
-    });
-  });
-}
-
-// Lines printed as `STEP <name> <ejson>` become { name: value }.
-function steps(stdout) {
-  const out = {};
-  for (const line of stdout.split('\n')) {
-    const m = /^STEP (\S+) (.*)$/.exec(line.trim());
-    if (m) out[m[1]] = BSON.EJSON.parse(m[2], { relaxed: true });
-  }
-  return out;
-}
-
 const SCRIPT = String.raw`
-const step = (name, value) => print('STEP ' + name + ' ' + EJSON.stringify(value, { relaxed: true }));
+${STEP_HELPER}
 const d = db.getSiblingDB('mongosh_e2e');
 d.dropDatabase();
 const hello = d.hello();
@@ -95,7 +61,7 @@ step('dropIndex', d.items.dropIndex('name_1').ok);
 `;
 
 test('mongosh CRUD session against brookd', async () => {
-  const r = await mongosh(srv.uri, SCRIPT);
+  const r = await shell.run(srv.uri, SCRIPT);
   const got = steps(r.stdout);
   const context = `mongosh exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
   assert.equal(r.code, 0, context);
@@ -122,7 +88,7 @@ test('mongosh CRUD session against brookd', async () => {
 });
 
 test('mongosh reports a server error for an unknown command', async () => {
-  const r = await mongosh(srv.directUri, `
+  const r = await shell.run(srv.directUri, `
     let res;
     try {
       res = db.getSiblingDB('admin').runCommand({ brookNoSuchCommand: 1 });

@@ -10,75 +10,16 @@ pymongo 3.x still opens with the legacy OP_QUERY isMaster handshake, so this sui
 also covers that path of the wire layer.
 """
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 import unittest
-from pathlib import Path
 
-import pymongo
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 
-ROOT = Path(__file__).resolve().parents[2]
-BROOKD = Path(os.environ.get("BROOKD", ROOT / "build" / "bin" / "brookd"))
+import pymongo  # noqa: E402
+from pymongo import ASCENDING, DESCENDING, ReturnDocument  # noqa: E402
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure  # noqa: E402
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """One brookd on a free port with a temporary --dbpath, like tests/e2e/lib/brookd.js."""
-
-    def __init__(self):
-        self.root = tempfile.mkdtemp(prefix="brook-pymongo-")
-        self.port = free_port()
-        self.log_path = os.path.join(self.root, "brookd.log")
-        dbpath = os.path.join(self.root, "db")
-        os.mkdir(dbpath)
-        args = [str(BROOKD), "--port", str(self.port), "--bind_ip", "127.0.0.1", "--dbpath", dbpath,
-                "--replSet", "rs0", "--setParameter", "enableTestCommands=1"]
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-        self.uri = "mongodb://127.0.0.1:%d/" % self.port
-        self._wait_ready()
-
-    def _wait_ready(self):
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("brookd exited with %s:\n%s" % (self.proc.returncode, self.tail()))
-            try:
-                c = pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=500, directConnection=True)
-                c.admin.command("ping")
-                c.close()
-                return
-            except Exception:
-                time.sleep(0.1)
-        raise RuntimeError("brookd did not answer within 20 s:\n" + self.tail())
-
-    def tail(self):
-        with open(self.log_path) as f:
-            return f.read()[-4000:]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        if os.environ.get("BROOK_KEEP_TMP") != "1":
-            shutil.rmtree(self.root, ignore_errors=True)
-
+from brookd import Server, run_suite  # noqa: E402
 
 SERVER = None
 
@@ -213,21 +154,7 @@ class CrudTest(unittest.TestCase):
 
 
 def main():
-    global SERVER
-    try:
-        SERVER = Server()
-    except Exception as e:  # no server means every test failed to run; say so in the summary
-        print("pymongo: cannot start brookd: %s" % e)
-        print("pymongo: 0 passed, 1 failed")
-        return 1
-    try:
-        result = unittest.main(module=__name__, argv=[sys.argv[0]] + sys.argv[1:], exit=False, verbosity=2).result
-    finally:
-        SERVER.stop()
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    passed = result.testsRun - failed - len(result.skipped)
-    print("pymongo: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return run_suite("pymongo", sys.modules[__name__], Server)
 
 
 if __name__ == "__main__":

@@ -93,3 +93,18 @@ test('arguments are validated: missing required and unknown ones are runner erro
   assert.throws(() => validateArgs('createFindCursor', {}), ArgumentError);
   assert.doesNotThrow(() => validateArgs('notValidatedOperation', { anything: 1 }));
 });
+
+test("the Node driver's wtimeout on commit/abortTransaction is tolerated, nothing else", () => {
+  const { matchEvent } = require('./expectations');
+  const record = (commandName, writeConcern) => ({
+    type: 'commandStartedEvent',
+    event: { commandName, command: { [commandName]: 1, writeConcern } },
+  });
+  const want = { commandStartedEvent: { command: { writeConcern: { w: 'majority' } } } };
+  matchEvent(want, record('commitTransaction', { w: 'majority', wtimeout: 10000 }), '$', {});
+  matchEvent(want, record('abortTransaction', { w: 'majority', wtimeout: 10000 }), '$', {});
+  assert.throws(() => matchEvent(want, record('insert', { w: 'majority', wtimeout: 10000 }), '$', {}), MatchError);
+  assert.throws(() => matchEvent(want, record('commitTransaction', { w: 'majority', wtimeout: 5 }), '$', {}), MatchError);
+  const asked = { commandStartedEvent: { command: { writeConcern: { w: 'majority', wtimeout: 200 } } } };
+  assert.throws(() => matchEvent(asked, record('commitTransaction', { w: 'majority', wtimeout: 10000 }), '$', {}), MatchError);
+});

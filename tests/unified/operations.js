@@ -12,7 +12,8 @@ const { UnsupportedError } = require('./entities');
 const { ReturnDocument } = mongodb;
 
 const ITERABLE_RESULTS = new Set([
-  'aggregate', 'find', 'listCollections', 'listDatabases', 'listIndexes', 'runCursorCommand', 'listSearchIndexes',
+  'aggregate', 'find', 'listCollections', 'listCollectionObjects', 'listDatabases', 'listDatabaseObjects', 'listIndexes',
+  'runCursorCommand', 'listSearchIndexes',
 ]);
 
 // Splits `session`, readConcern/readPreference/writeConcern out of the arguments and
@@ -194,6 +195,11 @@ const databaseOps = {
   async listCollections({ entity, args, runner }) {
     return toArray(entity.listCollections(args.filter ?? {}, driverOptions(args, runner, ['filter'])));
   },
+  // For drivers whose listCollections returns a cursor of typed objects; in Node it is
+  // the same call, so the same command reaches the server.
+  async listCollectionObjects(ctx) {
+    return databaseOps.listCollections(ctx);
+  },
   async listCollectionNames({ entity, args, runner }) {
     return (await toArray(entity.listCollections(args.filter ?? {}, { ...driverOptions(args, runner, ['filter']), nameOnly: true }))).map((c) => c.name);
   },
@@ -228,6 +234,9 @@ const clientOps = {
   async listDatabases({ entity, args, runner }) {
     const r = await entity.db('admin').admin().listDatabases({ ...driverOptions(args, runner, ['filter']), ...(args.filter ? { filter: args.filter } : {}) });
     return r.databases;
+  },
+  async listDatabaseObjects(ctx) {
+    return clientOps.listDatabases(ctx);
   },
   async listDatabaseNames({ entity, args, runner }) {
     const r = await entity.db('admin').admin().listDatabases({ ...driverOptions(args, runner, ['filter']), nameOnly: true });

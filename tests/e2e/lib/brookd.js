@@ -8,6 +8,10 @@
 //   await srv.restart(); // (stop if running) then start again on the same port + dbpath
 //   await srv.stop();    // SIGTERM (SIGKILL after 10 s) and delete the temp dirs
 //
+// options.probeTls: tls.connect options for the readiness probe, for servers that refuse
+// plain connections (--tlsMode requireTLS). options.wrap: a command prefix that execs
+// brookd, e.g. ['prlimit', '--nofile=120:120', '--'] (the pid stays brookd's).
+//
 // BROOKD overrides the binary; BROOK_KEEP_TMP=1 keeps the temp dirs for post-mortems.
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -46,7 +50,7 @@ process.on('exit', () => {
 });
 
 class Brookd {
-  constructor({ port, root, extraArgs, env }) {
+  constructor({ port, root, extraArgs, env, probeTls, wrap }) {
     this.port = port;
     this.host = '127.0.0.1';
     this.root = root;
@@ -54,6 +58,8 @@ class Brookd {
     this.logPath = path.join(root, 'brookd.log');
     this.extraArgs = extraArgs;
     this.env = env;
+    this.probeTls = probeTls;
+    this.wrap = wrap ?? [];
     this.proc = null;
     this.starts = 0;
     fs.mkdirSync(this.dbpath, { recursive: true });
@@ -102,7 +108,8 @@ class Brookd {
     // show what the server said; we do not rely on --logpath for that.
     const fd = fs.openSync(this.logPath, 'a');
     fs.writeSync(fd, `\n=== start #${this.starts}: ${bin} ${this.args().join(' ')}\n`);
-    const proc = spawn(bin, this.args(), { stdio: ['ignore', fd, fd], env: { ...process.env, ...this.env } });
+    const argv = [...this.wrap, bin, ...this.args()];
+    const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, fd], env: { ...process.env, ...this.env } });
     fs.closeSync(fd);
     this.proc = proc;
     proc.exitInfo = null;
@@ -127,7 +134,7 @@ class Brookd {
       if (proc.exitInfo) {
         throw new Error(`brookd exited during startup (${JSON.stringify(proc.exitInfo)}); log:\n${this.logTail()}`);
       }
-      const hello = await helloOk(this.port, { timeoutMs: 1000 }).catch(() => null);
+      const hello = await helloOk(this.port, { timeoutMs: 1000, tlsOptions: this.probeTls }).catch(() => null);
       if (hello) return hello;
       await sleep(100);
     }
@@ -193,12 +200,12 @@ class Brookd {
   }
 }
 
-// options.args: extra brookd flags; options.env: extra environment.
+// options.args: extra brookd flags; options.env: extra environment; options.probeTls: see above.
 async function startBrookd(options = {}) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'brook-e2e-'));
-    const srv = new Brookd({ port: await freePort(), root, extraArgs: options.args ?? [], env: options.env ?? {} });
+    const srv = new Brookd({ port: await freePort(), root, extraArgs: options.args ?? [], env: options.env ?? {}, probeTls: options.probeTls, wrap: options.wrap });
     try {
       await srv.start();
       return srv;

@@ -3,6 +3,7 @@
 // brookd below the driver: the readiness probe in brookd.js and the hostile-input
 // suite. BSON encoding comes from the `bson` package the mongodb driver ships.
 const net = require('node:net');
+const tls = require('node:tls');
 const { BSON } = require('mongodb');
 
 const OP_MSG = 2013;
@@ -81,9 +82,11 @@ function parseReply(buf) {
 // Connects, optionally writes `payload`, and collects whole reply frames. Resolves with
 // { replies, closed, timedOut, error } and never rejects, so hostile tests can inspect
 // whatever the server did (answer, close, or stay silent).
-function exchange(port, payload, { host = '127.0.0.1', timeoutMs = 3000, expectReplies = 1, endAfterWrite = false } = {}) {
+// tlsOptions (optional): node tls.connect options ({ ca, cert, key, servername }) to talk
+// over TLS instead of plain TCP.
+function exchange(port, payload, { host = '127.0.0.1', timeoutMs = 3000, expectReplies = 1, endAfterWrite = false, tlsOptions } = {}) {
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
+    const socket = tlsOptions ? tls.connect({ host, port, ...tlsOptions }) : net.connect({ host, port });
     let data = Buffer.alloc(0);
     const replies = [];
     let settled = false;
@@ -95,7 +98,7 @@ function exchange(port, payload, { host = '127.0.0.1', timeoutMs = 3000, expectR
       resolve({ replies, closed: false, timedOut: false, error: null, ...extra });
     };
     const timer = setTimeout(() => finish({ timedOut: true }), timeoutMs);
-    socket.on('connect', () => {
+    socket.on(tlsOptions ? 'secureConnect' : 'connect', () => {
       if (payload) socket.write(payload);
       if (endAfterWrite) socket.end();
     });
