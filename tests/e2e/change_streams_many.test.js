@@ -4,7 +4,8 @@
 // leading $match may accept it, so these check that routing never changes what a
 // stream sees: every stream gets exactly its events in order, a stream that is never
 // woken still moves its resume token, a stream that stops reading past its queue's
-// bound loses nothing, and a filtered resume still finds its resume point.
+// bound loses nothing, a filtered resume still finds its resume point, and a committed
+// transaction (one applyOps entry, several events) reaches each stream as its events.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { MongoClient } = require('mongodb');
@@ -138,5 +139,38 @@ test('resuming with a filter the resumed-from event does not pass still finds th
   } finally {
     await all.close();
     await resumed?.close();
+  }
+});
+
+test('a transaction is routed event by event: each stream gets the operations it matches', async () => {
+  const coll = freshColl();
+  await coll.insertOne({ _id: 'seed' });
+  const ones = await openStream(coll, [{ $match: { 'fullDocument.k': 1 } }]);
+  const deletes = await openStream(coll, [{ $match: { operationType: 'delete' } }]);
+  const all = await openStream(coll);
+  const session = client.startSession();
+  let resumed;
+  try {
+    await session.withTransaction(async () => {
+      await coll.insertOne({ _id: 'a', k: 0 }, { session });
+      await coll.insertOne({ _id: 'b', k: 1 }, { session });
+      await coll.deleteOne({ _id: 'seed' }, { session });
+      await coll.insertOne({ _id: 'c', k: 1 }, { session });
+    });
+    const [one1, one2] = await take(ones, 2);
+    assert.deepEqual([one1.documentKey._id, one2.documentKey._id], ['b', 'c']);
+    assert.ok(one1.lsid && one1.txnNumber !== undefined, 'transaction events carry lsid and txnNumber');
+    const [del] = await take(deletes, 1);
+    assert.equal(del.documentKey._id, 'seed');
+    const every = await take(all, 4);
+    assert.deepEqual(every.map((e) => e.documentKey._id), ['a', 'b', 'seed', 'c']);
+    // Resuming from the middle of the transaction with a filter continues after it.
+    resumed = await openStream(coll, [{ $match: { 'fullDocument.k': 1 } }], { resumeAfter: every[1]._id });
+    const [next] = await take(resumed, 1);
+    assert.equal(next.documentKey._id, 'c');
+    assert.equal(await ones.tryNext(), null);
+  } finally {
+    await session.endSession();
+    await Promise.all([ones.close(), deletes.close(), all.close(), resumed?.close()]);
   }
 });
