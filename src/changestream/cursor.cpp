@@ -11,7 +11,8 @@ bson::Timestamp NextTick(bson::Timestamp ts) { return bson::Timestamp::FromUint6
 }  // namespace
 
 StatusWith<std::unique_ptr<ChangeStreamCursor>> ChangeStreamCursor::Open(
-    std::shared_ptr<const ChangeStreamPlan> plan, ChangeStreamHost* host, storage::Engine* engine) {
+    std::shared_ptr<const ChangeStreamPlan> plan, ChangeStreamHost* host, storage::Engine* engine,
+    OplogTailer* tailer) {
   std::unique_ptr<ChangeStreamCursor> c(new ChangeStreamCursor());
   c->plan_ = std::move(plan);
   c->host_ = host;
@@ -44,8 +45,38 @@ StatusWith<std::unique_ptr<ChangeStreamCursor>> ChangeStreamCursor::Open(
       Status history = check->CheckHistory(engine->oldest_oplog_ts());
       if (!history.ok()) return history.WithLabel(labels::kNonResumableChangeStreamError);
     }
+    if (auto* ensure = dynamic_cast<const EnsureResumeTokenPresentStage*>(stage.get())) c->ensure_token_ = ensure;
+  }
+  if (tailer) {
+    c->tailer_ = tailer;
+    c->slot_ = tailer->Register(RouteKey::FromPlan(p));
   }
   return c;
+}
+
+ChangeStreamCursor::~ChangeStreamCursor() {
+  if (tailer_ && slot_) tailer_->Unregister(slot_);
+}
+
+std::shared_ptr<const std::atomic<bool>> ChangeStreamCursor::wake_signal() const {
+  if (!armed_ || !slot_) return nullptr;
+  return slot_->signal();
+}
+
+bool ChangeStreamCursor::ResumeSettled() const {
+  // Until stage 8 has passed the resume point it must see every event of the stream
+  // (the resumed-from one may not match the user's filter), so nothing is skipped.
+  return ensure_token_ == nullptr || ensure_token_->surpassed();
+}
+
+Status ChangeStreamCursor::RunStages(ChangeEvent event) {
+  // Stages 4-11.
+  StreamItem item;
+  item.event = std::move(event);
+  std::vector<StreamItem> out;
+  BROOK_RETURN_IF_ERROR(RunEventStages(stages_, 0, std::move(item), &out));
+  for (auto& o : out) pending_.push_back(std::move(o));
+  return Status::OK();
 }
 
 Status ChangeStreamCursor::ProcessEntry(std::string_view raw) {
@@ -60,14 +91,102 @@ Status ChangeStreamCursor::ProcessEntry(std::string_view raw) {
     auto event = transform_->Transform(op);
     if (!event.ok()) return event.status();
     if (!event.value()) continue;
-    // Stages 4-11.
-    StreamItem item;
-    item.event = std::move(*event.value());
-    std::vector<StreamItem> out;
-    BROOK_RETURN_IF_ERROR(RunEventStages(stages_, 0, std::move(item), &out));
-    for (auto& o : out) pending_.push_back(std::move(o));
+    BROOK_RETURN_IF_ERROR(RunStages(std::move(*event.value())));
   }
   return Status::OK();
+}
+
+namespace {
+
+// The two cases where a stream's options change stage 3's output from the tailer's
+// common form (tailer.cpp): view events from system.views writes (database and cluster
+// streams) and disambiguatedPaths in updates (showExpandedEvents).
+bool NeedsOwnTransform(const ChangeStreamSpec& spec, const OplogEntry& op) {
+  if (spec.scope.kind != Scope::Kind::kCollection && op.coll() == kSystemViewsColl &&
+      (op.op == "i" || op.op == "u" || op.op == "d")) {
+    return true;
+  }
+  return spec.show_expanded_events && op.op == "u";
+}
+
+}  // namespace
+
+Status ChangeStreamCursor::ProcessWindowEntry(const WindowEntry& e) {
+  // The same stages 1-3 as ProcessEntry, on the tailer's decoded entry.
+  if (!e.error.ok()) return e.error;
+  if (!match_->Matches(e.entry)) return Status::OK();
+  for (const WindowOp& w : e.ops) {
+    if (!plan_->predicate.MatchesOperation(w.op)) continue;
+    if (NeedsOwnTransform(plan_->spec, w.op)) {
+      auto event = transform_->Transform(w.op);
+      if (!event.ok()) return event.status();
+      if (!event.value()) continue;
+      BROOK_RETURN_IF_ERROR(RunStages(std::move(*event.value())));
+      continue;
+    }
+    if (!w.error.ok()) return w.error;
+    if (!w.event) continue;
+    // The stages change their event, so each stream works on its own copy.
+    BROOK_RETURN_IF_ERROR(RunStages(*w.event));
+  }
+  return Status::OK();
+}
+
+StatusWith<bool> ChangeStreamCursor::ReadThroughTailer(const std::function<bool()>& drain) {
+  bool took = false;
+  for (;;) {
+    while (!routed_.empty()) {
+      WindowEntryPtr e = routed_.front();
+      routed_.pop_front();
+      if (e->ts >= next_ts_) {
+        BROOK_RETURN_IF_ERROR(ProcessWindowEntry(*e));
+        next_ts_ = NextTick(e->ts);
+      }
+      if (!drain()) return true;
+    }
+    if (NextTick(routed_through_) > next_ts_) next_ts_ = NextTick(routed_through_);
+    // One take per call: what arrives later is for the next getMore.
+    if (took) return true;
+    std::vector<WindowEntryPtr> got;
+    bson::Timestamp through;
+    if (armed_ && !tailer_->TakeQueued(slot_.get(), &got, &through)) armed_ = false;
+    if (!armed_) {
+      bool settled = ResumeSettled();
+      auto r = tailer_->ReadWindow(slot_.get(), next_ts_, /*filter=*/settled, /*arm=*/settled, &got, &through);
+      if (r != OplogTailer::ReadResult::kCopied) return false;
+      armed_ = settled;
+    }
+    for (auto& e : got) routed_.push_back(std::move(e));
+    if (through > routed_through_) routed_through_ = through;
+    took = true;
+  }
+}
+
+StatusWith<bool> ChangeStreamCursor::ReadOplog(const std::function<bool()>& drain) {
+  bson::Timestamp durable = engine_->durable();
+  if (next_ts_ > durable) return true;
+  auto it = engine_->NewOplogIterator(next_ts_, /*durable_only=*/true);
+  it->Seek(storage::EncodeOplogKey(next_ts_));  // the resume point: one seek
+  size_t scanned = 0;
+  bool complete = true;
+  for (; it->Valid(); it->Next()) {
+    bson::Timestamp ts = storage::DecodeOplogKey(it->key());
+    if (ts > durable) break;
+    if (scanned++ == kMaxEntriesPerBatch) {
+      complete = false;
+      break;
+    }
+    BROOK_RETURN_IF_ERROR(ProcessEntry(it->value()));
+    next_ts_ = NextTick(ts);
+    if (!drain()) {
+      complete = false;
+      break;
+    }
+  }
+  if (!it->status().ok()) return it->status();
+  // Every entry at or below `durable` has been read: the stream is positioned after it.
+  if (complete && NextTick(durable) > next_ts_) next_ts_ = NextTick(durable);
+  return complete;
 }
 
 StatusWith<ChangeStreamBatch> ChangeStreamCursor::NextBatch(size_t max_events, size_t max_bytes) {
@@ -75,7 +194,7 @@ StatusWith<ChangeStreamBatch> ChangeStreamCursor::NextBatch(size_t max_events, s
   ChangeStreamBatch batch;
   size_t bytes = 0;
   // Moves built events into the batch; false when the batch is full or the stream ended.
-  auto drain = [&]() -> bool {
+  std::function<bool()> drain = [&]() -> bool {
     while (!pending_.empty() && !invalidated_) {
       StreamItem& item = pending_.front();
       if (item.doc) {
@@ -97,36 +216,22 @@ StatusWith<ChangeStreamBatch> ChangeStreamCursor::NextBatch(size_t max_events, s
 
   bool room = drain();
   if (room && max_events > 0) {
-    bson::Timestamp durable = engine_->durable();
-    if (next_ts_ <= durable) {
-      auto it = engine_->NewOplogIterator(next_ts_, /*durable_only=*/true);
-      it->Seek(storage::EncodeOplogKey(next_ts_));  // the resume point: one seek
-      size_t scanned = 0;
-      bool complete = true;
-      for (; it->Valid(); it->Next()) {
-        bson::Timestamp ts = storage::DecodeOplogKey(it->key());
-        if (ts > durable) break;
-        if (scanned++ == kMaxEntriesPerBatch) {
-          complete = false;
-          break;
-        }
-        Status s = ProcessEntry(it->value());
-        if (!s.ok()) {
-          error_ = s;
-          return s;
-        }
-        next_ts_ = NextTick(ts);
-        if (!drain()) {
-          complete = false;
-          break;
-        }
-      }
-      if (!it->status().ok()) {
-        error_ = it->status();
-        return error_;
-      }
-      // Every entry at or below `durable` has been read: the stream is positioned after it.
-      if (complete && NextTick(durable) > next_ts_) next_ts_ = NextTick(durable);
+    Status s = Status::OK();
+    bool served = false;
+    if (tailer_) {
+      auto r = ReadThroughTailer(drain);
+      s = r.status();
+      served = r.ok() && r.value();
+    }
+    if (s.ok() && !served) {
+      auto r = ReadOplog(drain);
+      s = r.status();
+      // Caught up with the durable watermark: continue from the window (and arm there).
+      if (s.ok() && r.value() && tailer_) s = ReadThroughTailer(drain).status();
+    }
+    if (!s.ok()) {
+      error_ = s;
+      return s;
     }
   }
   if (pending_.empty() && !invalidated_) {

@@ -17,14 +17,22 @@
 // and its first postBatchResumeToken is the high-water mark at that point.
 // Errors carry MongoDB's codes and labels (280/286 NonResumableChangeStreamError). An
 // error is sticky: the cursor returns it again on every later call.
-// Many streams: each cursor reads with its own iterator today; docs/change-streams.md
-// ("one reader, many cursors") describes the shared tailer, window and predicate index
-// that will feed cursors at the head from one decode per entry (stages 1-3 already hold
-// no per-cursor state, so they move into the tailer unchanged).
+// Many streams: with an OplogTailer (tailer.h) a cursor reads entries the tailer already
+// decoded: from the window while catching up (keeping only entries whose events may
+// match its RouteKey once its resume point is behind it), then, armed at the window's
+// head, from the queue the tailer fills with the entries routed to it. A cursor older
+// than the window (resuming far back, or a slow one whose queue overflowed and fell out
+// of the window) reads the oplog with its own iterator, exactly as without a tailer, and
+// switches to the window when it reaches it: both sources are in ts order and the
+// cursor's position is a ts, so the switch neither skips nor repeats an entry. Stages
+// 1..11 always run per cursor on the shared entries (stage 3 reuses the tailer's event
+// unless the stream's options change it), so events are the same with or without it.
 // Thread-safety: one thread at a time (the command layer pins the cursor per getMore).
 
+#include <atomic>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -32,6 +40,7 @@
 #include "changestream/plan.h"
 #include "changestream/resume_token.h"
 #include "changestream/stages.h"
+#include "changestream/tailer.h"
 #include "util/status.h"
 
 namespace brook::storage {
@@ -57,8 +66,11 @@ class ChangeStreamCursor {
 
   // `host` and `engine` must outlive the cursor. Fails with 286 ChangeStreamHistoryLost
   // when the oplog no longer reaches back to the start point.
+  // With `tailer` (optional; it must outlive the cursor) the cursor registers with it.
   static StatusWith<std::unique_ptr<ChangeStreamCursor>> Open(std::shared_ptr<const ChangeStreamPlan> plan,
-                                                              ChangeStreamHost* host, storage::Engine* engine);
+                                                              ChangeStreamHost* host, storage::Engine* engine,
+                                                              OplogTailer* tailer = nullptr);
+  ~ChangeStreamCursor();
 
   // Up to `max_events` events and about `max_bytes` bytes (the first event always fits).
   // max_events 0 returns no event but still a current postBatchResumeToken (an aggregate
@@ -70,12 +82,26 @@ class ChangeStreamCursor {
   // New events may exist once Engine::durable() >= this: what a waiting getMore waits for.
   bson::Timestamp next_scan_ts() const { return next_ts_; }
   // Whether built events are waiting (a getMore should not wait then).
-  bool has_buffered_events() const { return !pending_.empty(); }
+  bool has_buffered_events() const { return !pending_.empty() || !routed_.empty(); }
+  // When armed at the tailer's head: the flag the tailer raises when an entry that may
+  // match arrives. A waiting getMore waits on it instead of on every durable move. Null
+  // otherwise (wait for durable >= next_scan_ts()).
+  std::shared_ptr<const std::atomic<bool>> wake_signal() const;
   const ChangeStreamPlan& plan() const { return *plan_; }
 
  private:
   ChangeStreamCursor() = default;
   Status ProcessEntry(std::string_view raw);
+  Status ProcessWindowEntry(const WindowEntry& entry);
+  // Stages 4-11 on one event; results go to pending_.
+  Status RunStages(ChangeEvent event);
+  // Reads entries through the tailer until the batch is full or nothing is left;
+  // false when the cursor must read the oplog itself (behind the window, or failed).
+  StatusWith<bool> ReadThroughTailer(const std::function<bool()>& drain);
+  // The cursor's own oplog read (no tailer, or behind the window). Returns whether it
+  // read everything up to the durable watermark.
+  StatusWith<bool> ReadOplog(const std::function<bool()>& drain);
+  bool ResumeSettled() const;
 
   std::shared_ptr<const ChangeStreamPlan> plan_;
   ChangeStreamHost* host_ = nullptr;
@@ -84,6 +110,13 @@ class ChangeStreamCursor {
   std::unique_ptr<UnwindTransactionStage> unwind_;
   std::unique_ptr<TransformStage> transform_;
   std::vector<std::unique_ptr<EventStage>> stages_;
+
+  OplogTailer* tailer_ = nullptr;
+  std::shared_ptr<StreamSlot> slot_;
+  bool armed_ = false;  // our view of slot_'s state: reading from its queue
+  const EnsureResumeTokenPresentStage* ensure_token_ = nullptr;
+  std::deque<WindowEntryPtr> routed_;  // entries taken from the window or queue, not yet read
+  bson::Timestamp routed_through_;     // once routed_ is read, every entry up to here is
 
   bson::Timestamp next_ts_;  // the next oplog timestamp to read (inclusive)
   std::deque<StreamItem> pending_;

@@ -1,5 +1,7 @@
 // The cursor against a real storage::Engine in a temp dir. Oplog entries are written
 // through WriteUnit::AddOplog in the CRUD layer's shapes (write_ops.cpp, catalog.cpp).
+// Every test runs twice (STYLE.md 12): cursors reading the oplog themselves, and cursors
+// fed by a shared OplogTailer (polled after each commit); both must give the same events.
 
 #include "changestream/cursor.h"
 
@@ -37,9 +39,16 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-class CursorTest : public ::testing::Test {
+class CursorTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override { OpenEngine(1024ull << 20); }
+  void TearDown() override { tailer_.reset(); }
+
+  // With the tailer on, a fresh one over the current engine.
+  void MakeTailer() {
+    tailer_.reset();
+    if (GetParam()) tailer_ = std::make_unique<OplogTailer>(engine_.get());
+  }
 
   void OpenEngine(uint64_t oplog_bytes) {
     storage::EngineOptions o;
@@ -49,6 +58,7 @@ class CursorTest : public ::testing::Test {
     ASSERT_TRUE(e.ok()) << e.status().ToString();
     engine_ = std::move(e).value();
     host_ = std::make_unique<MemoryHost>(engine_.get());
+    MakeTailer();
   }
 
   CollectionUuid Uuid(const std::string& ns) {
@@ -81,6 +91,7 @@ class CursorTest : public ::testing::Test {
     auto r = engine_->Commit(*unit);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_TRUE(engine_->WaitForDurable(r.value().last_ts, std::chrono::seconds(10)).ok());
+    if (tailer_) tailer_->Poll();
     return r.value().first_ts;
   }
 
@@ -125,7 +136,7 @@ class CursorTest : public ::testing::Test {
 
   std::unique_ptr<ChangeStreamCursor> Open(std::string_view pipeline_json, std::optional<std::string> coll = "c",
                                            std::string db = "test", PlanContext ctx = {}) {
-    auto c = ChangeStreamCursor::Open(Plan(pipeline_json, coll, db, ctx), host_.get(), engine_.get());
+    auto c = ChangeStreamCursor::Open(Plan(pipeline_json, coll, db, ctx), host_.get(), engine_.get(), tailer_.get());
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return c.ok() ? std::move(c).value() : nullptr;
   }
@@ -154,10 +165,11 @@ class CursorTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<storage::Engine> engine_;
   std::unique_ptr<MemoryHost> host_;
+  std::unique_ptr<OplogTailer> tailer_;  // after engine_: goes first
   std::map<std::string, CollectionUuid> uuids_;
 };
 
-TEST_F(CursorTest, NewStreamReportsOnlyLaterWritesOfItsCollection) {
+TEST_P(CursorTest, NewStreamReportsOnlyLaterWritesOfItsCollection) {
   Insert("test.c", 1);
   auto c = Open(R"([{"$changeStream": {}}])");
   ResumeToken initial = c->post_batch_resume_token();
@@ -176,7 +188,7 @@ TEST_F(CursorTest, NewStreamReportsOnlyLaterWritesOfItsCollection) {
   EXPECT_FALSE(b.invalidated);
 }
 
-TEST_F(CursorTest, HighWaterMarkMovesForwardOnEmptyBatches) {
+TEST_P(CursorTest, HighWaterMarkMovesForwardOnEmptyBatches) {
   auto c = Open(R"([{"$changeStream": {}}])");
   ResumeToken first = Token(Next(c.get()).post_batch_resume_token);
   Insert("test.other", 1);
@@ -197,7 +209,7 @@ TEST_F(CursorTest, HighWaterMarkMovesForwardOnEmptyBatches) {
   EXPECT_EQ(rb.events[0].view().GetPath("documentKey._id").Int32(), 3);
 }
 
-TEST_F(CursorTest, ZeroBatchOnlyPositions) {
+TEST_P(CursorTest, ZeroBatchOnlyPositions) {
   auto c = Open(R"([{"$changeStream": {}}])");
   Insert("test.c", 1);
   auto b0 = Next(c.get(), 0);
@@ -206,7 +218,7 @@ TEST_F(CursorTest, ZeroBatchOnlyPositions) {
   EXPECT_EQ(b1.events.size(), 1u);
 }
 
-TEST_F(CursorTest, ResumesAfterAToken) {
+TEST_P(CursorTest, ResumesAfterAToken) {
   auto c = Open(R"([{"$changeStream": {}}])");
   Insert("test.c", 1);
   Insert("test.c", 2);
@@ -227,7 +239,7 @@ TEST_F(CursorTest, ResumesAfterAToken) {
   EXPECT_TRUE(bson::BinaryEqual(sb.events[0], all.events[2]));
 }
 
-TEST_F(CursorTest, StartAtOperationTime) {
+TEST_P(CursorTest, StartAtOperationTime) {
   Insert("test.c", 1);
   bson::Timestamp second = Insert("test.c", 2);
   Insert("test.c", 3);
@@ -240,7 +252,7 @@ TEST_F(CursorTest, StartAtOperationTime) {
   EXPECT_EQ(batch.events[0].view().GetPath("documentKey._id").Int32(), 2);
 }
 
-TEST_F(CursorTest, MissingResumeTokenIsFatal) {
+TEST_P(CursorTest, MissingResumeTokenIsFatal) {
   bson::Timestamp ts = Insert("test.c", 1);
   Insert("test.c", 2);
   ResumeTokenData d;
@@ -257,7 +269,8 @@ TEST_F(CursorTest, MissingResumeTokenIsFatal) {
   EXPECT_EQ(c->NextBatch(100, 1 << 20).status().code(), 280) << "errors are sticky";
 }
 
-TEST_F(CursorTest, HistoryLostAfterTruncation) {
+TEST_P(CursorTest, HistoryLostAfterTruncation) {
+  tailer_.reset();
   engine_.reset();
   TempDir small_dir;
   storage::EngineOptions o;
@@ -265,6 +278,7 @@ TEST_F(CursorTest, HistoryLostAfterTruncation) {
   o.oplog_size_bytes = 32 * 1024;
   engine_ = std::move(storage::Engine::Open(o).value());
   host_ = std::make_unique<MemoryHost>(engine_.get());
+  MakeTailer();
   auto c = Open(R"([{"$changeStream": {}}])");
   bson::Timestamp first = Insert("test.c", 0);
   auto b = Next(c.get());
@@ -276,16 +290,18 @@ TEST_F(CursorTest, HistoryLostAfterTruncation) {
   }
   ASSERT_GT(engine_->oldest_oplog_ts(), first);
   auto resumed = ChangeStreamCursor::Open(Plan("[{\"$changeStream\": " + TokenJson(b.events[0]) + "}]"), host_.get(),
-                                          engine_.get());
+                                          engine_.get(), tailer_.get());
   ASSERT_FALSE(resumed.ok());
   EXPECT_EQ(resumed.status().code(), 286);
   EXPECT_EQ(resumed.status().code_name(), "ChangeStreamHistoryLost");
   EXPECT_EQ(resumed.status().reason(),
             "Resume of change stream was not possible, as the resume point may no longer be in the oplog.");
+  c.reset();
+  tailer_.reset();
   engine_.reset();
 }
 
-TEST_F(CursorTest, DropInvalidatesAndEndsTheStream) {
+TEST_P(CursorTest, DropInvalidatesAndEndsTheStream) {
   auto c = Open(R"([{"$changeStream": {}}])");
   Insert("test.c", 1);
   Command("test", R"({"drop": "c"})", "test.c");
@@ -315,7 +331,7 @@ TEST_F(CursorTest, DropInvalidatesAndEndsTheStream) {
   EXPECT_EQ(BuildChangeStreamPlan(holder["p"].Obj(), ctx).status().code(), 260);
 }
 
-TEST_F(CursorTest, RenameInvalidatesWithTo) {
+TEST_P(CursorTest, RenameInvalidatesWithTo) {
   auto c = Open(R"([{"$changeStream": {}}])");
   Command("test", R"({"renameCollection": "test.c", "to": "test.d", "stayTemp": false})", "test.c");
   auto b = Next(c.get());
@@ -325,7 +341,7 @@ TEST_F(CursorTest, RenameInvalidatesWithTo) {
   EXPECT_TRUE(b.invalidated);
 }
 
-TEST_F(CursorTest, DropDatabaseSequenceForADatabaseStream) {
+TEST_P(CursorTest, DropDatabaseSequenceForADatabaseStream) {
   auto c = Open(R"([{"$changeStream": {}}])", std::nullopt);
   Insert("test.a", 1);
   std::vector<storage::OplogDraft> drafts;
@@ -348,7 +364,7 @@ TEST_F(CursorTest, DropDatabaseSequenceForADatabaseStream) {
   EXPECT_FALSE(cb.invalidated);
 }
 
-TEST_F(CursorTest, BatchesAreLimitedAndTokensIncrease) {
+TEST_P(CursorTest, BatchesAreLimitedAndTokensIncrease) {
   auto c = Open(R"([{"$changeStream": {}}])");
   for (int i = 0; i < 5; ++i) Insert("test.c", i);
   std::vector<bson::Doc> seen;
@@ -369,7 +385,7 @@ TEST_F(CursorTest, BatchesAreLimitedAndTokensIncrease) {
   EXPECT_EQ(seen[4].view().GetPath("documentKey._id").Int32(), 4);
 }
 
-TEST_F(CursorTest, PreAndPostImagesFromStorage) {
+TEST_P(CursorTest, PreAndPostImagesFromStorage) {
   auto c = Open(R"([{"$changeStream": {"fullDocumentBeforeChange": "whenAvailable", "fullDocument": "whenAvailable"}}])");
   Update("test.c", 1, R"({"updatedFields": {"x": 2}, "removedFields": [], "truncatedArrays": []})",
          R"({"_id": 1, "x": 1})");
@@ -387,7 +403,7 @@ TEST_F(CursorTest, PreAndPostImagesFromStorage) {
   EXPECT_EQ(err.status().code(), 47);
 }
 
-TEST_F(CursorTest, RedactAfterChangeStreamPrunesEventsAndSubdocuments) {
+TEST_P(CursorTest, RedactAfterChangeStreamPrunesEventsAndSubdocuments) {
   // Prune whole events whose document is secret; descend elsewhere, dropping any
   // embedded document that carries `secret` (the _id and ns have none, so they stay).
   auto c = Open(R"([{"$changeStream": {}}, {"$redact": {"$cond": [
@@ -411,7 +427,7 @@ TEST_F(CursorTest, RedactAfterChangeStreamPrunesEventsAndSubdocuments) {
   EXPECT_EQ(err.status().code(), 17053);
 }
 
-TEST_F(CursorTest, ViewDefinitionWritesAreViewEventsForExpandedDatabaseStreams) {
+TEST_P(CursorTest, ViewDefinitionWritesAreViewEventsForExpandedDatabaseStreams) {
   auto expanded = Open(R"([{"$changeStream": {"showExpandedEvents": true}}])", std::nullopt);
   auto classic = Open(R"([{"$changeStream": {}}])", std::nullopt);
   auto coll = Open(R"([{"$changeStream": {"showExpandedEvents": true}}])", "v");
@@ -444,7 +460,7 @@ TEST_F(CursorTest, ViewDefinitionWritesAreViewEventsForExpandedDatabaseStreams) 
       Plan("[{\"$changeStream\": {\"showExpandedEvents\": true, \"resumeAfter\": " +
                bson::ToRelaxedJson(b.events[0]["_id"].Obj()) + "}}]",
            std::nullopt),
-      host_.get(), engine_.get());
+      host_.get(), engine_.get(), tailer_.get());
   ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
   EXPECT_EQ(Types(Next(resumed.value().get())), "modify,drop,insert");
 
@@ -452,7 +468,7 @@ TEST_F(CursorTest, ViewDefinitionWritesAreViewEventsForExpandedDatabaseStreams) 
   EXPECT_EQ(Types(Next(coll.get())), "");
 }
 
-TEST_F(CursorTest, PipelineThatModifiesIdFails) {
+TEST_P(CursorTest, PipelineThatModifiesIdFails) {
   auto c = Open(R"([{"$changeStream": {}}, {"$project": {"_id": 0}}])");
   Insert("test.c", 1);
   auto b = c->NextBatch(10, 1 << 20);
@@ -461,7 +477,7 @@ TEST_F(CursorTest, PipelineThatModifiesIdFails) {
   EXPECT_TRUE(b.status().HasLabel("NonResumableChangeStreamError"));
 }
 
-TEST_F(CursorTest, SplitEventsResumeFromAFragment) {
+TEST_P(CursorTest, SplitEventsResumeFromAFragment) {
   PlanContext ctx;
   ctx.max_event_bytes = 2000;
   ctx.max_fragment_bytes = 3500;
@@ -488,7 +504,7 @@ TEST_F(CursorTest, SplitEventsResumeFromAFragment) {
   EXPECT_EQ(refuse->NextBatch(10, 1 << 20).status().code(), 10334);
 }
 
-TEST_F(CursorTest, TransactionOperationsGetTxnOpIndexes) {
+TEST_P(CursorTest, TransactionOperationsGetTxnOpIndexes) {
   auto c = Open(R"([{"$changeStream": {}}])");
   bson::Builder b;
   b.AppendString("op", "c");
@@ -514,6 +530,121 @@ TEST_F(CursorTest, TransactionOperationsGetTxnOpIndexes) {
   EXPECT_EQ(Token(batch.events[1]["_id"].Obj()).Decode().value().txn_op_index, 1);
   EXPECT_LT(Token(batch.events[0]["_id"].Obj()).Compare(Token(batch.events[1]["_id"].Obj())), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(OwnReaderOrSharedTailer, CursorTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "Tailer" : "OwnReader"; });
+
+// ---- The shared tailer's own behaviour ----
+
+class TailerCursorTest : public CursorTest {
+ protected:
+  static bool Raised(const ChangeStreamCursor& c) {
+    auto s = c.wake_signal();
+    return s && s->load();
+  }
+};
+
+TEST_P(TailerCursorTest, WakesOnlyStreamsWhoseMatchMayAcceptTheEvent) {
+  auto by_field = Open(R"([{"$changeStream": {}}, {"$match": {"fullDocument.x": 1}}])");
+  auto deletes = Open(R"([{"$changeStream": {}}, {"$match": {"operationType": "delete"}}])");
+  auto all = Open(R"([{"$changeStream": {}}])");
+  for (auto* c : {by_field.get(), deletes.get(), all.get()}) {
+    EXPECT_TRUE(Next(c).events.empty());
+    ASSERT_TRUE(c->wake_signal()) << "at the head the cursor is armed";
+    EXPECT_FALSE(Raised(*c));
+  }
+  Insert("test.c", 1, R"("x": 2)");
+  EXPECT_FALSE(Raised(*by_field));
+  EXPECT_FALSE(Raised(*deletes));
+  EXPECT_TRUE(Raised(*all));
+  bson::Timestamp second = Insert("test.c", 2, R"("x": 1.0)");  // 1.0 equals 1, as in $match
+  EXPECT_TRUE(Raised(*by_field));
+  EXPECT_FALSE(Raised(*deletes));
+  auto b = Next(by_field.get());
+  ASSERT_EQ(b.events.size(), 1u);
+  EXPECT_EQ(b.events[0].view().GetPath("documentKey._id").Int32(), 2);
+  EXPECT_EQ(Next(all.get()).events.size(), 2u);
+  // The stream never woken still moves its high-water mark past both writes.
+  auto none = Next(deletes.get());
+  EXPECT_TRUE(none.events.empty());
+  EXPECT_GT(Token(none.post_batch_resume_token).Decode().value().cluster_time, second);
+}
+
+TEST_P(TailerCursorTest, DdlReachesEveryStreamSoInvalidationIsKept) {
+  auto inserts = Open(R"([{"$changeStream": {}}, {"$match": {"operationType": "insert"}}])");
+  EXPECT_TRUE(Next(inserts.get()).events.empty());
+  Command("test", R"({"drop": "c"})", "test.c");
+  EXPECT_TRUE(Raised(*inserts));
+  auto b = Next(inserts.get());
+  EXPECT_TRUE(b.events.empty()) << "the user's $match drops both drop and invalidate";
+  EXPECT_TRUE(b.invalidated) << "but the stream still ends there";
+}
+
+TEST_P(TailerCursorTest, StreamBehindTheWindowReadsTheOplogThenSwitches) {
+  tailer_ = std::make_unique<OplogTailer>(engine_.get(), OplogTailer::kDefaultMaxBytes, /*max_entries=*/4);
+  auto keeper = Open(R"([{"$changeStream": {}}])");  // something to decode for
+  EXPECT_TRUE(Next(keeper.get()).events.empty());
+  bson::Timestamp first = Insert("test.c", 0);
+  for (int i = 1; i < 20; ++i) Insert("test.c", i);
+  EXPECT_EQ(tailer_->window_entries(), 4u);
+  EXPECT_GT(tailer_->covered_from(), first);
+  auto behind = Open("[{\"$changeStream\": {\"startAtOperationTime\": {\"$timestamp\": {\"t\": " +
+                     std::to_string(first.secs) + ", \"i\": " + std::to_string(first.inc) + "}}}}]");
+  auto b = Next(behind.get(), 1000);
+  ASSERT_EQ(b.events.size(), 20u);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(b.events[i].view().GetPath("documentKey._id").Int32(), i);
+  EXPECT_TRUE(behind->wake_signal()) << "caught up: armed at the head";
+  Insert("test.c", 20);
+  auto more = Next(behind.get());
+  ASSERT_EQ(more.events.size(), 1u);
+  EXPECT_EQ(more.events[0].view().GetPath("documentKey._id").Int32(), 20);
+}
+
+TEST_P(TailerCursorTest, OverflowingQueueDisarmsWithoutLosingEvents) {
+  auto slow = Open(R"([{"$changeStream": {}}])");
+  EXPECT_TRUE(Next(slow.get()).events.empty());
+  const int n = static_cast<int>(OplogTailer::kMaxQueued) + 10;
+  for (int i = 0; i < n; ++i) Insert("test.c", i);
+  EXPECT_TRUE(Raised(*slow));
+  auto b = Next(slow.get(), 10000);
+  ASSERT_EQ(b.events.size(), static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) ASSERT_EQ(b.events[i].view().GetPath("documentKey._id").Int32(), i);
+}
+
+TEST_P(TailerCursorTest, ResumingWithAFilterStillFindsTheResumePoint) {
+  auto c = Open(R"([{"$changeStream": {}}])");
+  Insert("test.c", 1, R"("x": 1)");
+  Insert("test.c", 2, R"("x": 2)");
+  auto all = Next(c.get());
+  ASSERT_EQ(all.events.size(), 2u);
+  // The resumed-from event does not pass the new stream's filter: stage 8 must still see
+  // it rather than the tailer skipping it.
+  std::string resume = bson::ToRelaxedJson(all.events[0]["_id"].Obj());
+  auto resumed = Open("[{\"$changeStream\": {\"resumeAfter\": " + resume + "}}, {\"$match\": {\"fullDocument.x\": 3}}]");
+  auto b = Next(resumed.get());
+  EXPECT_TRUE(b.events.empty());
+  Insert("test.c", 3, R"("x": 3)");
+  auto later = Next(resumed.get());
+  ASSERT_EQ(later.events.size(), 1u);
+  EXPECT_EQ(later.events[0].view().GetPath("documentKey._id").Int32(), 3);
+}
+
+TEST_P(TailerCursorTest, DecodesOnlyWhileSomeStreamIsOpen) {
+  Insert("test.c", 1);
+  EXPECT_EQ(tailer_->window_entries(), 0u) << "no stream: nothing decoded";
+  auto c = Open(R"([{"$changeStream": {}}])");
+  EXPECT_TRUE(Next(c.get()).events.empty());
+  Insert("test.c", 2);
+  EXPECT_EQ(tailer_->window_entries(), 1u);
+  EXPECT_EQ(tailer_->streams(), 1u);
+  c.reset();
+  EXPECT_EQ(tailer_->streams(), 0u);
+  EXPECT_EQ(tailer_->window_entries(), 0u) << "the last stream gone, the window is given back";
+  EXPECT_EQ(tailer_->window_bytes(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(SharedTailer, TailerCursorTest, ::testing::Values(true),
+                         [](const ::testing::TestParamInfo<bool>&) { return std::string("Tailer"); });
 
 TEST(ErrorLabelsTest, LabelsFollowMongoDB) {
   EXPECT_TRUE(AddChangeStreamErrorLabels(Status(ErrorCodes::kChangeStreamHistoryLost, "x"), false)

@@ -62,6 +62,11 @@ class UnwindTransactionStage {
   const OplogPredicate* predicate_;
 };
 
+// Every operation of `entry` regardless of scope: an applyOps entry's operations (with
+// txnOpIndex, session and applyOps position set), any other entry itself. The shared
+// tailer unwinds with it once for all streams.
+Status UnwindOperations(const OplogEntry& entry, std::vector<OplogEntry>* out);
+
 class TransformStage {
  public:
   explicit TransformStage(const ChangeStreamSpec* spec) : spec_(spec) {}
@@ -182,6 +187,9 @@ class EnsureResumeTokenPresentStage : public EventStage {
  public:
   explicit EnsureResumeTokenPresentStage(ResumeTokenData token) : token_(std::move(token)) {}
   std::string_view name() const override { return "internalEnsureResumeTokenPresent"; }
+  // Once true, every later event passes through unexamined (the cursor may then let the
+  // tailer skip events its user filter rejects: none of them can matter here any more).
+  bool surpassed() const { return surpassed_; }
   StageResult Process(StreamItem item) override;
   bson::Doc Explain() const override;
 

@@ -162,10 +162,10 @@ bson::Doc OplogMatchStage::Explain() const {
 
 // ---- Stage 2 ----
 
-Status UnwindTransactionStage::Unwind(const OplogEntry& entry, std::vector<OplogEntry>* out) const {
+Status UnwindOperations(const OplogEntry& entry, std::vector<OplogEntry>* out) {
   bool is_apply_ops = entry.op == "c" && entry.coll() == "$cmd" && entry.o.first().key() == "applyOps";
   if (!is_apply_ops) {
-    if (predicate_->MatchesOperation(entry)) out->push_back(entry);
+    out->push_back(entry);
     return Status::OK();
   }
   bson::Element ops = entry.o.first();
@@ -183,6 +183,15 @@ Status UnwindTransactionStage::Unwind(const OplogEntry& entry, std::vector<Oplog
     op.txn_op_index = index;
     op.apply_ops_index = static_cast<uint32_t>(index);
     ++index;
+    out->push_back(op);
+  }
+  return Status::OK();
+}
+
+Status UnwindTransactionStage::Unwind(const OplogEntry& entry, std::vector<OplogEntry>* out) const {
+  std::vector<OplogEntry> all;
+  BROOK_RETURN_IF_ERROR(UnwindOperations(entry, &all));
+  for (auto& op : all) {
     if (predicate_->MatchesOperation(op)) out->push_back(op);
   }
   return Status::OK();

@@ -154,7 +154,8 @@ Status RunChangeStreamAggregate(OperationContext& op, const catalog::Namespace& 
       opts ? opts->parameters->GetInt(kParamMaxOpenChangeStreams) : kDefaultMaxOpenChangeStreams);
   if (!slot.ok()) return slot.status();
   auto host = std::make_unique<CatalogHost>(engine, op.service().catalog);
-  auto opened = changestream::ChangeStreamCursor::Open(plan.value(), host.get(), engine);
+  auto opened = changestream::ChangeStreamCursor::Open(plan.value(), host.get(), engine,
+                                                       op.service().change_stream_tailer);
   if (!opened.ok()) return changestream::AddChangeStreamErrorLabels(opened.status(), false);
   auto stream = std::move(opened).value();
   auto batch = stream->NextBatch(BatchLimit(batch_size, kDefaultFirstBatchDocs), kMaxBatchBytes);
@@ -201,7 +202,7 @@ Status ChangeStreamGetMore(OperationContext& op, CursorRegistry::Pinned& pinned,
   if (batch.value().events.empty() && !invalidated && !op.DeadlinePassed()) {
     // Nothing yet: the dispatcher re-runs this once durable reaches the next scan point.
     op.await_data = AwaitData{PreviousTick(stream.next_scan_ts()), *op.deadline, pinned.id(),
-                              pinned.kill_flag(), true};
+                              pinned.kill_flag(), true, stream.wake_signal()};
   }
   std::string ns = pinned.ns();
   int64_t id = pinned.id();

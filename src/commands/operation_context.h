@@ -26,6 +26,9 @@
 namespace brook::storage {
 class Engine;
 }
+namespace brook::changestream {
+class OplogTailer;
+}
 namespace brook::catalog {
 class Catalog;
 }
@@ -59,6 +62,8 @@ struct ServiceContext {
   LogBuffer* log_buffer = nullptr;
   AuthManager* auth = nullptr;
   TransactionRegistry* transactions = nullptr;
+  // The shared change-stream reader; null: every change-stream cursor reads the oplog.
+  changestream::OplogTailer* change_stream_tailer = nullptr;
   LogFunction log = nullptr;
   std::chrono::system_clock::time_point start_time;
   bson::ObjectId process_id;  // topologyVersion.processId, fixed per process
@@ -117,6 +122,9 @@ struct AwaitData {
   // A change stream's getMore: an error the dispatcher answers for it (shutdown) gets the
   // change-stream error labels.
   bool change_stream = false;
+  // A change stream armed at the shared tailer's head: re-run once this is raised (an
+  // entry that may match arrived) instead of on every durable move.
+  std::shared_ptr<const std::atomic<bool>> signal;
 };
 
 class OperationContext {

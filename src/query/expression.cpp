@@ -173,7 +173,7 @@ StatusWith<ExprPtr> ParseString(std::string_view s, const ExpressionParseContext
       bool found = false;
       for (const auto& name : ctx.variables) found = found || name == var;
       if (!found) {
-        BROOK_RETURN_IF_ERROR(ValidateVariableName(var));
+        BROOK_RETURN_IF_ERROR(ValidateVariableNameForRead(var));
         return Status(17276, "Use of undefined variable: " + var);
       }
     }
@@ -341,24 +341,40 @@ std::string TypeNameOf(const Value& v) {
 
 }  // namespace expr
 
-Status ValidateVariableName(std::string_view name) {
+namespace {
+
+bool IsVariableNameChar(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
+}
+
+// `first_ok` is the rule for the first character; the others follow IsVariableNameChar.
+Status CheckVariableName(std::string_view name, bool (*first_ok)(unsigned char)) {
   if (name.empty()) return Status(16866, "empty variable names are not allowed");
-  auto c0 = static_cast<unsigned char>(name[0]);
-  if (!((c0 >= 'a' && c0 <= 'z') || c0 >= 0x80)) {
+  if (!first_ok(static_cast<unsigned char>(name[0]))) {
     return Status(16867, "'" + std::string(name) +
                              "' starts with an invalid character for a user variable name");
   }
   for (char ch : name) {
-    auto c = static_cast<unsigned char>(ch);
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c >= 0x80;
-    if (!ok) {
+    if (!IsVariableNameChar(static_cast<unsigned char>(ch))) {
       return Status(16868, "'" + std::string(name) +
                                "' contains an invalid character for a variable name: '" +
                                std::string(1, ch) + "'");
     }
   }
   return Status::OK();
+}
+
+}  // namespace
+
+Status ValidateVariableNameForRead(std::string_view name) {
+  // MongoDB's validateNameForUserRead also accepts an upper-case first letter (system
+  // variables are read that way), so `$$KEEP` outside $redact is an undefined variable
+  // (17276), not a bad name (16867).
+  return CheckVariableName(name, [](unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80; });
+}
+
+Status ValidateVariableName(std::string_view name) {
+  return CheckVariableName(name, [](unsigned char c) { return (c >= 'a' && c <= 'z') || c >= 0x80; });
 }
 
 StatusWith<std::unique_ptr<Expression>> ParseObjectExpression(bson::View obj,

@@ -59,6 +59,9 @@ class Expression {
 // Checks a user variable name ($let vars, $lookup let, aggregate's let): MongoDB's
 // codes 16866/16867/16868.
 Status ValidateVariableName(std::string_view name);
+// Checks a variable name that an expression reads (`$$name`): as above, but an upper-case
+// first letter is allowed, as MongoDB's validateNameForUserRead.
+Status ValidateVariableNameForRead(std::string_view name);
 
 // Parses every field of `obj` as an expression into a document-building expression
 // ({a: <expr>, b: {...}}), as $group's _id and $replaceRoot's newRoot use.

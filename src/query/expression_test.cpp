@@ -32,6 +32,9 @@ const Case kPathCases[] = {
     {R"(["$a", "$nope", 2])", R"({"a": 1})", "[1, null, 2]"},
     {R"({"$foo": 1})", R"({})", nullptr, 168},
     {R"("$$undefinedVar")", R"({})", nullptr, 17276},
+    // Reads accept an upper-case first letter: an unknown system-style name is undefined.
+    {R"("$$KEEP")", R"({})", nullptr, 17276},
+    {R"("$$1abc")", R"({})", nullptr, 16867},
     {R"("$")", R"({})", nullptr, 16872},
     {R"({"$add": [1], "b": 2})", R"({})", nullptr, 15983},
 };

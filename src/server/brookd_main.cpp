@@ -17,6 +17,7 @@
 
 #include "bson/builder.h"
 #include "catalog/catalog.h"
+#include "changestream/tailer.h"
 #include "commands/auth_manager.h"
 #include "commands/cursor_registry.h"
 #include "commands/failpoints.h"
@@ -452,6 +453,9 @@ int Main(int argc, char** argv) {
   commands::ServerStats stats;
   commands::FailPoints failpoints;
   {
+    // Declared before the cursor registry: its change-stream cursors unregister from it.
+    changestream::OplogTailer tailer(engine.value().get());
+    tailer.Start();
     commands::CursorRegistry cursors(&stats);
     commands::SessionCatalog sessions(engine.value().get());
     commands::TransactionRegistry transactions(engine.value().get());
@@ -471,6 +475,7 @@ int Main(int argc, char** argv) {
     service.log_buffer = &log_buffer;
     commands::AuthManager auth_manager(options.auth);
     service.auth = &auth_manager;
+    service.change_stream_tailer = &tailer;
     service.log = [](char severity, std::string_view component, int id, std::string_view ctx,
                      std::string_view msg, bson::View attr) { server::Log(severity, component, id, ctx, msg, attr); };
     service.start_time = std::chrono::system_clock::now();

@@ -190,7 +190,8 @@ asio::awaitable<DispatchResult> Dispatcher::Dispatch(commands::ClientInfo& clien
       // cursor being killed), then rerun; the rerun answers CursorKilled for a killed one.
       waited = true;
       bool moved = co_await waiters_.WaitDurableAfter(op.await_data->after, op.await_data->deadline,
-                                                      op.await_data->cursor_id, op.await_data->cursor_killed);
+                                                      op.await_data->cursor_id, op.await_data->cursor_killed,
+                                                      op.await_data->signal);
       (void)moved;  // either way the handler runs again and answers
     }
   }

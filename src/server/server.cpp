@@ -6,6 +6,7 @@
 
 #include "bson/builder.h"
 #include "changestream/pre_image_retention.h"
+#include "changestream/tailer.h"
 #include "commands/cursor_registry.h"
 #include "commands/server_options.h"
 #include "commands/server_stats.h"
@@ -22,7 +23,19 @@ Server::Server(commands::ServiceContext& service)
       }),
       dispatcher_(service, waiters_),
       signals_(io_, SIGINT, SIGTERM) {
-  if (service_.engine) service_.engine->SetWatermarkListener([this] { waiters_.OnWatermarksMoved(); });
+  // The tailer decodes the new durable entries on its own thread, then runs the wake pass
+  // again for the change streams it routed them to.
+  changestream::OplogTailer* tailer = service_.change_stream_tailer;
+  if (service_.engine) {
+    service_.engine->SetWatermarkListener([this, tailer] {
+      waiters_.OnWatermarksMoved();
+      if (tailer) tailer->Notify();
+    });
+  }
+  if (tailer) {
+    tailer->SetRoutedListener(
+        [this](const std::vector<const std::atomic<bool>*>& signals) { waiters_.OnSignalsRaised(signals); });
+  }
   // killCursors ends the awaitData wait of a getMore on the killed cursor (CursorKilled).
   if (service_.cursors) service_.cursors->SetKillListener([this](int64_t id) { waiters_.Interrupt(id); });
 }
@@ -30,6 +43,7 @@ Server::Server(commands::ServiceContext& service)
 Server::~Server() {
   // The engine and registry outlive us; detach so they never call into a dead Waiters.
   if (service_.engine) service_.engine->SetWatermarkListener([] {});
+  if (service_.change_stream_tailer) service_.change_stream_tailer->SetRoutedListener(nullptr);
   if (service_.cursors) service_.cursors->SetKillListener(nullptr);
 }
 

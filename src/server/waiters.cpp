@@ -3,17 +3,20 @@
 namespace brook::server {
 
 struct Waiters::Waiter {
-  Waiter(asio::any_io_executor ex, std::optional<bson::Timestamp> t, bool strict, int64_t tag)
-      : timer(ex), target(t), strictly_after(strict), tag(tag) {}
+  Waiter(asio::any_io_executor ex, std::optional<bson::Timestamp> t, bool strict, int64_t tag,
+         std::shared_ptr<const std::atomic<bool>> signal)
+      : timer(ex), target(t), strictly_after(strict), tag(tag), signal(std::move(signal)) {}
   asio::steady_timer timer;
   std::optional<bson::Timestamp> target;  // nullopt: a plain sleep
   bool strictly_after;
   int64_t tag;               // 0, or the cursor id an awaitData getMore waits on
+  std::shared_ptr<const std::atomic<bool>> signal;  // set: waits for it, not for durable
   bool woken = false;        // guarded by Waiters::mu_
   bool interrupted = false;  // guarded by Waiters::mu_
 
   bool Satisfied(bson::Timestamp durable) const {
     if (!target) return false;
+    if (signal) return signal->load();
     return strictly_after ? durable > *target : durable >= *target;
   }
 };
@@ -42,36 +45,53 @@ void Waiters::WakePass() {
   }
 }
 
+void Waiters::OnSignalsRaised(const std::vector<const std::atomic<bool>*>& signals) {
+  std::lock_guard lock(mu_);
+  for (const std::atomic<bool>* s : signals) {
+    auto [first, last] = by_signal_.equal_range(s);
+    for (auto it = first; it != last; ++it) {
+      if (s->load()) Wake(it->second);
+    }
+  }
+}
+
 void Waiters::Shutdown() {
   shutdown_.store(true);
   std::lock_guard lock(mu_);
   for (const auto& w : waiters_) Wake(w);
+  for (const auto& w : signalled_) Wake(w);
 }
 
 void Waiters::Interrupt(int64_t tag) {
   if (tag == 0) return;
   std::lock_guard lock(mu_);
-  for (const auto& w : waiters_) {
-    if (w->tag != tag) continue;
-    w->interrupted = true;
-    Wake(w);
+  for (auto* list : {&waiters_, &signalled_}) {
+    for (const auto& w : *list) {
+      if (w->tag != tag) continue;
+      w->interrupted = true;
+      Wake(w);
+    }
   }
 }
 
 size_t Waiters::size() const {
   std::lock_guard lock(mu_);
-  return waiters_.size();
+  return waiters_.size() + signalled_.size();
 }
 
 asio::awaitable<bool> Waiters::Wait(std::optional<bson::Timestamp> target, bool strictly_after,
                                     std::optional<Clock::time_point> deadline, int64_t tag,
-                                    std::shared_ptr<const std::atomic<bool>> cancelled) {
+                                    std::shared_ptr<const std::atomic<bool>> cancelled,
+                                    std::shared_ptr<const std::atomic<bool>> signal) {
   auto ex = co_await asio::this_coro::executor;
-  auto w = std::make_shared<Waiter>(ex, target, strictly_after, tag);
+  auto w = std::make_shared<Waiter>(ex, target, strictly_after, tag, std::move(signal));
   std::list<std::shared_ptr<Waiter>>::iterator pos;
+  decltype(by_signal_)::iterator by_signal_pos;
   {
     std::lock_guard lock(mu_);
-    pos = waiters_.insert(waiters_.end(), w);
+    auto& list = w->signal ? signalled_ : waiters_;
+    pos = list.insert(list.end(), w);
+    if (w->signal) by_signal_pos = by_signal_.emplace(w->signal.get(), w);
   }
   bool reached = false;
   for (;;) {
@@ -102,7 +122,8 @@ asio::awaitable<bool> Waiters::Wait(std::optional<bson::Timestamp> target, bool 
   }
   {
     std::lock_guard lock(mu_);
-    waiters_.erase(pos);
+    (w->signal ? signalled_ : waiters_).erase(pos);
+    if (w->signal) by_signal_.erase(by_signal_pos);
   }
   co_return reached;
 }
@@ -114,8 +135,9 @@ asio::awaitable<bool> Waiters::WaitDurableAtLeast(bson::Timestamp ts,
 
 asio::awaitable<bool> Waiters::WaitDurableAfter(bson::Timestamp after, Clock::time_point deadline,
                                                 int64_t tag,
-                                                std::shared_ptr<const std::atomic<bool>> cancelled) {
-  co_return co_await Wait(after, true, deadline, tag, std::move(cancelled));
+                                                std::shared_ptr<const std::atomic<bool>> cancelled,
+                                                std::shared_ptr<const std::atomic<bool>> signal) {
+  co_return co_await Wait(after, true, deadline, tag, std::move(cancelled), std::move(signal));
 }
 
 asio::awaitable<void> Waiters::Sleep(std::chrono::milliseconds d) {

@@ -7,7 +7,9 @@
 //     (WaitDurableAtLeast), bounded by wtimeout when given;
 //   - awaitData getMores (change streams, tailable cursors): until durable > the last
 //     timestamp they saw, or their maxTimeMS deadline, or killCursors kills the cursor
-//     they wait on (WaitDurableAfter with the cursor id as tag; Interrupt(tag));
+//     they wait on (WaitDurableAfter with the cursor id as tag; Interrupt(tag)); a change
+//     stream armed at the shared tailer's head waits on its own signal instead, which the
+//     tailer raises only when an entry that may match it arrives (changestream/tailer.h);
 //   - awaitable hello and failCommand's blockConnection: a plain delay (Sleep), cut short
 //     at shutdown.
 //
@@ -19,7 +21,11 @@
 // once and, for every waiter now satisfied, post timer.cancel() to that waiter's own
 // executor (timers are not thread-safe, so they are only touched from their strand).
 // The woken coroutine re-checks its condition and returns. Commits never reach this
-// code; the number of waiters only matters in the pass, on the sync thread.
+// code; the number of waiters only matters in the pass, on the sync thread. Waiters on
+// a signal (change streams armed at the tailer's head) are kept apart, indexed by their
+// signal: the tailer names the signals it raised (OnSignalsRaised) and only those
+// waiters are looked at, so thousands of idle streams cost neither the watermark pass
+// that j:true writers wait behind nor the tailer.
 //
 // Thread-safety: all methods are thread-safe. Coroutine methods must be awaited from a
 // coroutine running on a strand (each connection runs on its own strand).
@@ -32,6 +38,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
+#include <vector>
 
 #include "bson/types.h"
 #include "server/asio_fwd.h"
@@ -47,18 +55,24 @@ class Waiters {
   Waiters(const Waiters&) = delete;
   Waiters& operator=(const Waiters&) = delete;
 
-  // For Engine::SetWatermarkListener: one short lock and a pass over the waiters; any
-  // thread. Call it after `durable` moved.
+  // For Engine::SetWatermarkListener: one short lock and a pass over the waiters that
+  // wait on the watermark; any thread. Call it after `durable` moved.
   void OnWatermarksMoved();
+  // For the change-stream tailer, after it raised `signals`: wakes the waiters on them
+  // (and only those: a durable move alone never satisfies a signalled waiter).
+  void OnSignalsRaised(const std::vector<const std::atomic<bool>*>& signals);
 
   // True once durable >= ts; false if the deadline (if any) passed or at shutdown.
   asio::awaitable<bool> WaitDurableAtLeast(bson::Timestamp ts,
                                            std::optional<Clock::time_point> deadline);
   // True once durable > after; false at the deadline, at shutdown, or once `cancelled`
   // is set (the setter then calls Interrupt(tag) to end a wait already under way).
+  // With `signal`, true once the signal is raised instead (durable is not looked at); its
+  // raiser then calls OnSignalsRaised() to run the wake pass.
   asio::awaitable<bool> WaitDurableAfter(bson::Timestamp after, Clock::time_point deadline,
                                          int64_t tag = 0,
-                                         std::shared_ptr<const std::atomic<bool>> cancelled = nullptr);
+                                         std::shared_ptr<const std::atomic<bool>> cancelled = nullptr,
+                                         std::shared_ptr<const std::atomic<bool>> signal = nullptr);
   // Ends the waits tagged `tag` (their cursor was killed); any thread. 0 does nothing.
   void Interrupt(int64_t tag);
   // Waits `d` (returns early at shutdown).
@@ -73,7 +87,8 @@ class Waiters {
   struct Waiter;
   asio::awaitable<bool> Wait(std::optional<bson::Timestamp> target, bool strictly_after,
                              std::optional<Clock::time_point> deadline, int64_t tag,
-                             std::shared_ptr<const std::atomic<bool>> cancelled);
+                             std::shared_ptr<const std::atomic<bool>> cancelled,
+                             std::shared_ptr<const std::atomic<bool>> signal = nullptr);
   void WakePass();
   void Wake(const std::shared_ptr<Waiter>& w);
 
@@ -81,7 +96,9 @@ class Waiters {
   std::function<bson::Timestamp()> durable_;
   std::atomic<bool> shutdown_{false};
   mutable std::mutex mu_;
-  std::list<std::shared_ptr<Waiter>> waiters_;
+  std::list<std::shared_ptr<Waiter>> waiters_;    // on the durable watermark, or sleeps
+  std::list<std::shared_ptr<Waiter>> signalled_;  // on a signal
+  std::unordered_multimap<const std::atomic<bool>*, std::shared_ptr<Waiter>> by_signal_;
 };
 
 }  // namespace brook::server

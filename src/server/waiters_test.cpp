@@ -96,6 +96,23 @@ TEST_F(WaitersTest, AFlagSetBeforeTheWaitEndsItAtOnce) {
   EXPECT_EQ(waiters_.size(), 0u);
 }
 
+TEST_F(WaitersTest, ASignalledWaitIgnoresTheWatermarkAndWakesOnItsSignal) {
+  StartThreads();
+  auto signal = std::make_shared<std::atomic<bool>>(false);
+  auto f = Spawn(waiters_.WaitDurableAfter(bson::Timestamp::FromUint64(20), std::chrono::steady_clock::now() + 30s,
+                                           5, nullptr, signal));
+  while (waiters_.size() < 1) std::this_thread::sleep_for(1ms);
+  Advance(30);  // the stream's tailer found nothing for it: stay asleep
+  EXPECT_EQ(f.wait_for(50ms), std::future_status::timeout);
+  signal->store(true);
+  waiters_.OnSignalsRaised({});  // another stream's signals: not this waiter
+  EXPECT_EQ(f.wait_for(50ms), std::future_status::timeout) << "the raised flag alone wakes nobody";
+  waiters_.OnSignalsRaised({signal.get()});  // what the tailer runs after raising signals
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(f.get());
+  EXPECT_EQ(waiters_.size(), 0u);
+}
+
 TEST_F(WaitersTest, DeadlinePasses) {
   StartThreads();
   auto start = std::chrono::steady_clock::now();
