@@ -4,6 +4,7 @@
 #include <mongoc/mongoc.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,8 +69,12 @@ std::string BrookdProcess::uri() const {
 
 void BrookdProcess::Start() {
   std::string port = std::to_string(port_);
+  const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ == 0) {
+    // A test binary that crashes must not leave its server running.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
     FILE* log = std::fopen(logpath_.c_str(), "a");
     if (log) {
       dup2(fileno(log), 1);
