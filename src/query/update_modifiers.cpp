@@ -3,13 +3,12 @@
 // or creates a new one. The shared apply step is in update_tree.cpp; the array
 // operators are in update_array_modifiers.cpp.
 
-#include <decimal/decimal>
-
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 
 #include "bson/builder.h"
+#include "query/decimal.h"
 #include "query/path.h"
 #include "query/update_modifiers.h"
 
@@ -81,27 +80,12 @@ int NumRank(bson::Type t) {
   }
 }
 
-std::decimal::decimal128 ToDec(const bson::Element& e) {
-  bson::Decimal128 d;
+Dec128 ToDec(const bson::Element& e) {
   switch (e.type()) {
-    case bson::Type::kDecimal128: d = e.Decimal(); break;
-    case bson::Type::kDouble: d = bson::Decimal128::FromDouble(e.Double()); break;
-    default: d = bson::Decimal128::FromInt64(e.NumberInt64()); break;
+    case bson::Type::kDecimal128: return Dec128::FromBson(e.Decimal());
+    case bson::Type::kDouble: return Dec128::FromBson(bson::Decimal128::FromDouble(e.Double()));
+    default: return Dec128::FromBson(bson::Decimal128::FromInt64(e.NumberInt64()));
   }
-  std::decimal::decimal128 out;
-  static_assert(sizeof(out) == 16);
-  uint64_t words[2] = {d.low, d.high};
-  std::memcpy(static_cast<void*>(&out), words, 16);
-  return out;
-}
-
-bson::Decimal128 FromDec(std::decimal::decimal128 v) {
-  uint64_t words[2];
-  std::memcpy(words, static_cast<const void*>(&v), 16);
-  bson::Decimal128 d;
-  d.low = words[0];
-  d.high = words[1];
-  return d;
 }
 
 // SafeNum semantics: int32 results widen to int64; int64 overflow is an error.
@@ -110,7 +94,7 @@ std::optional<bson::Doc> Arithmetic(bool mul, const bson::Element& a, const bson
   int rank = std::max(NumRank(a.type()), NumRank(b.type()));
   if (rank == 3) {
     auto x = ToDec(a), y = ToDec(b);
-    out.AppendDecimal128("", FromDec(mul ? x * y : x + y));
+    out.AppendDecimal128("", (mul ? x * y : x + y).ToBson());
   } else if (rank == 2) {
     double x = a.NumberDouble(), y = b.NumberDouble();
     out.AppendDouble("", mul ? x * y : x + y);
