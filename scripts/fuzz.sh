@@ -9,7 +9,9 @@
 #
 # FUZZ_JOBS (default 2) targets run in parallel. Seeds are generated fresh into
 # build-fuzz/seeds by fuzz/seeds.py (from ../shared/spec's bson-corpus and driver-shaped
-# commands); what each run learns is kept in build-fuzz/corpus/<target> for the next run.
+# commands) and fuzz/record_traffic.js (the Node driver's frames through a proxy, when
+# build/bin/brookd or $BROOKD exists); what each run learns is kept in
+# build-fuzz/corpus/<target> for the next run.
 # BROOK_SKIP_BUILD=1 reuses the current build-fuzz.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +38,14 @@ if [[ ${BROOK_SKIP_BUILD:-0} != 1 ]]; then
 fi
 rm -rf "$OUT/seeds"
 /usr/bin/python3 fuzz/seeds.py "$OUT/seeds" || fail_setup "seed generation failed"
+# Real driver traffic on top, when a brookd is built (scripts/test.sh builds one first).
+brookd_bin=${BROOKD:-build/bin/brookd}
+if [[ -x $brookd_bin ]]; then
+  BROOKD=$brookd_bin node fuzz/record_traffic.js "$OUT/seeds" ||
+    echo "fuzz.sh: recording driver traffic failed; fuzzing from the generated seeds only"
+else
+  echo "fuzz.sh: no $brookd_bin, so no recorded driver traffic among the seeds"
+fi
 
 # run_target T: replay T's crashers, then fuzz it; writes $OUT/logs/T.log and T.rc.
 run_target() {
