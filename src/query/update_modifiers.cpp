@@ -20,10 +20,19 @@ namespace {
 
 class SetModifier : public Modifier {
  public:
-  SetModifier(const bson::Element& v, bool insert_only) : value_(OwnValue(v)), insert_only_(insert_only) {}
+  SetModifier(const bson::Element& v, bool insert_only)
+      : owned_(OwnValue(v)), value_(owned_.view().first()), insert_only_(insert_only) {}
+  // $rename's set: `v` already lives in the document being updated (its arena or original
+  // bytes) for as long as the update. A copy owned by this modifier would not do: the
+  // document's nodes keep pointing at the value after $rename's local modifier is gone.
+  struct Borrow {};
+  SetModifier(Borrow, const bson::Element& v) : value_(v), insert_only_(false) {}
+  SetModifier(const SetModifier&) = delete;  // value_ may point into owned_
+  SetModifier& operator=(const SetModifier&) = delete;
+
   bool InsertOnly() const override { return insert_only_; }
   StatusWith<Outcome> UpdateExisting(Target& t, ApplyCtx& ctx) const override {
-    bson::Element v = value_.view().first();
+    bson::Element v = value_;
     if (t.node->kind == MutableNode::Kind::kValue && BinaryEqualValues(t.node->value, v)) {
       return Outcome::kNoOp;
     }
@@ -33,10 +42,11 @@ class SetModifier : public Modifier {
     t.node->SetValue(v);
     return Outcome::kUpdated;
   }
-  StatusWith<bson::Element> NewValue(ApplyCtx&) const override { return value_.view().first(); }
+  StatusWith<bson::Element> NewValue(ApplyCtx&) const override { return value_; }
 
  private:
-  bson::Doc value_;
+  bson::Doc owned_;  // empty when borrowing
+  bson::Element value_;
   bool insert_only_;
 };
 
@@ -327,7 +337,7 @@ class RenameModifier : public Modifier {
       if (c.is_index) return DestinationError(dest, ctx);
     }
     if (!dest.node && dest.anchor && dest.anchor->IsArray()) return DestinationError(dest, ctx);
-    SetModifier set(ctx.doc->ValueOf(*cur), false);
+    SetModifier set(SetModifier::Borrow{}, ctx.doc->ValueOf(*cur));
     BROOK_RETURN_IF_ERROR(ApplyModifier(set, dest, ctx));
     auto& kids = parent->children;
     for (auto it = kids.begin(); it != kids.end(); ++it) {
