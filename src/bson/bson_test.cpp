@@ -105,6 +105,24 @@ TEST(CompareTest, DecimalsCompareExactly) {
   EXPECT_EQ(Cmp(R"({"v": {"$numberDecimal": "9223372036854775807"}})", R"({"v": {"$numberLong": "9223372036854775807"}})"), 0);
 }
 
+// Found by fuzz/bson_validate_fuzz (KeyString order vs CompareValues): a decimal whose
+// coefficient exceeds 10^34 - 1 is non-canonical and zero in IEEE 754 (and in MongoDB and
+// Brook's KeyString), but compared as its 35 digits.
+TEST(CompareTest, NonCanonicalDecimalsAreZero) {
+  unsigned __int128 coef = 1;
+  for (int i = 0; i < 34; ++i) coef *= 10;  // 10^34: one past the largest coefficient
+  const uint64_t exponent = 6176 + 600;      // biased: 10^34 * 10^600
+  Decimal128 big{static_cast<uint64_t>(coef), (exponent << 49) | static_cast<uint64_t>(coef >> 64)};
+  EXPECT_EQ(big.ToString(), "0E+600");
+  Builder b;
+  b.AppendDecimal128("d", big);
+  b.AppendInt64("n", 7205759403792793642);
+  b.AppendInt32("z", 0);
+  Doc d = b.Done();
+  EXPECT_LT(CompareValues(d.view()["d"], d.view()["n"]), 0);
+  EXPECT_EQ(CompareValues(d.view()["d"], d.view()["z"]), 0);
+}
+
 TEST(CompareTest, CanonicalTypeOrder) {
   const char* ordered[] = {
       R"({"v": {"$minKey": 1}})", R"({"v": null})", R"({"v": 5})", R"({"v": "a"})",
