@@ -3,14 +3,16 @@
 //   0    : the rest is a whole token document ({_data, _typeBits}), validated as BSON;
 //   else : the rest is the KeyString itself, sent as {_data: "<uppercase hex>"}, so the
 //          fuzzer mutates the decoder's input directly instead of hex digits.
-// Property checked besides "no crash": a decoded token re-encodes to a token that
-// decodes to the same encoding (FromData and Decode agree on every value Decode accepts).
+// Properties checked besides "no crash": a decoded eventIdentifier is valid BSON, and a
+// decoded token re-encodes to a token that decodes to the same encoding (FromData and
+// Decode agree on every value Decode accepts).
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "bson/builder.h"
+#include "bson/validate.h"
 #include "changestream/resume_token.h"
 #include "fuzz_util.h"
 
@@ -34,6 +36,12 @@ void Check(brook::bson::View token_doc) {
   (void)token.value().Hex();
   auto data = token.value().Decode();
   if (!data.ok()) return;
+  if (data.value().event_identifier) {
+    const std::string& bytes = data.value().event_identifier->bytes();
+    if (!brook::bson::Validate(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()).ok()) {
+      __builtin_trap();  // decoded values go on as Views and into replies
+    }
+  }
   ResumeToken again = ResumeToken::FromData(data.value());
   auto redecoded = again.Decode();
   if (!redecoded.ok()) __builtin_trap();

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bson/builder.h"
+#include "bson/validate.h"
 #include "storage/key_string.h"
 #include "storage/key_string_internal.h"
 
@@ -295,7 +296,14 @@ StatusWith<bson::Doc> DecodeKeyString(std::string_view bytes) {
     BROOK_RETURN_IF_ERROR(DecodeValue(&r, type.value(), "", &b, 0));
     if (b.size() > 16 * 1024 * 1024) return Bad("decoded value too large");
   }
-  return b.Done();
+  bson::Doc out = b.Done();
+  // KeyString carries field names and strings as raw bytes: bytes from a client (a resume
+  // token) can hold names and strings that are not UTF-8, or a regex with bad flags. The
+  // result goes on as a bson::View (into replies, too), so it passes the same gate as
+  // client BSON (found by fuzz/resume_token_fuzz).
+  Status valid = bson::Validate(reinterpret_cast<const uint8_t*>(out.bytes().data()), out.bytes().size());
+  if (!valid.ok()) return Bad("the decoded value is not valid BSON: " + valid.reason());
+  return out;
 }
 
 }  // namespace brook::storage

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "bson/builder.h"
 #include "bson/compare.h"
 #include "bson/json.h"
 #include "storage/key_string.h"
@@ -68,6 +69,25 @@ TEST(KeyStringDecodeTest, DecimalsKeepTheDecoderInStep) {
     } else {
       EXPECT_EQ(bson::CompareValues(d, doc.value().view()["d"]), 0) << dec;
     }
+  }
+}
+
+// Found by fuzz/resume_token_fuzz: KeyString holds names and strings as raw bytes, so a
+// client's resume token could decode into BSON whose field names or strings are not
+// UTF-8; the result now passes bson::Validate or the decode fails.
+TEST(KeyStringDecodeTest, NeverReturnsInvalidBson) {
+  for (int which = 0; which < 2; ++which) {
+    bson::Builder b;
+    b.OpenDocument("");
+    if (which == 0) {
+      b.AppendInt32("bad\xff", 1);  // field name
+    } else {
+      b.AppendString("k", "bad\xc3(");  // string value
+    }
+    b.Close();
+    auto decoded = DecodeKeyString(EncodeAll(b.Done()));
+    ASSERT_FALSE(decoded.ok()) << which;
+    EXPECT_EQ(decoded.status().code(), static_cast<int>(ErrorCodes::kFailedToParse));
   }
 }
 
