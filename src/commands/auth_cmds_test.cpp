@@ -432,7 +432,8 @@ TEST_F(AuthCmdsTest, UserDefinedRolesInheritAndRefuseCycles) {
   EXPECT_EQ(role["inheritedPrivileges"].Obj().CountFields(), 2u);  // shop.x and shop (createCollection)
   EXPECT_EQ(Code(Run("shop", R"({"dropRole": "a"})")), 0);
   EXPECT_EQ(Code(Run("shop", R"({"find": "x"})", &ann)), 13);
-  auto b = Run("shop", R"({"rolesInfo": "b"})").view()["roles"].Obj().first().Obj();
+  bson::Doc b_info = Run("shop", R"({"rolesInfo": "b"})");  // outlives the view below (ASan lane)
+  auto b = b_info.view()["roles"].Obj().first().Obj();
   EXPECT_EQ(b["roles"].Obj().CountFields(), 0u);  // dropRole removed it from b
   auto all = Run("shop", R"({"rolesInfo": 1, "showBuiltinRoles": true})");
   EXPECT_EQ(all.view()["roles"].Obj().CountFields(), 6u);  // 5 built-in + b
