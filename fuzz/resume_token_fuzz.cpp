@@ -3,9 +3,10 @@
 //   0    : the rest is a whole token document ({_data, _typeBits}), validated as BSON;
 //   else : the rest is the KeyString itself, sent as {_data: "<uppercase hex>"}, so the
 //          fuzzer mutates the decoder's input directly instead of hex digits.
-// Properties checked besides "no crash": a decoded eventIdentifier is valid BSON, and a
-// decoded token re-encodes to a token that decodes to the same encoding (FromData and
-// Decode agree on every value Decode accepts).
+// Properties checked besides "no crash": a decoded eventIdentifier is valid BSON; a
+// decoded token re-encodes to a token that decodes; and, without decimals in the document
+// key (which decode to the double below them), that re-encoding is a fixpoint (FromData
+// and Decode agree on every value Decode accepts).
 
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +30,14 @@ std::string UpperHex(const uint8_t* data, size_t size) {
   return out;
 }
 
+bool HoldsDecimal(brook::bson::View doc) {
+  for (const auto& e : doc) {
+    if (e.type() == brook::bson::Type::kDecimal128) return true;
+    if ((e.IsObject() || e.IsArray()) && HoldsDecimal(e.Obj())) return true;
+  }
+  return false;
+}
+
 void Check(brook::bson::View token_doc) {
   using brook::changestream::ResumeToken;
   auto token = ResumeToken::Parse(token_doc);
@@ -45,7 +54,11 @@ void Check(brook::bson::View token_doc) {
   ResumeToken again = ResumeToken::FromData(data.value());
   auto redecoded = again.Decode();
   if (!redecoded.ok()) __builtin_trap();
-  if (!(ResumeToken::FromData(redecoded.value()) == again)) __builtin_trap();
+  // A decimal in the document key may come back as the double below it (KeyString has no
+  // type bits to rebuild it), so the encoding is then a fixpoint only value-wise.
+  const bool has_decimal = data.value().event_identifier &&
+                           HoldsDecimal(data.value().event_identifier->view());
+  if (!has_decimal && !(ResumeToken::FromData(redecoded.value()) == again)) __builtin_trap();
   (void)again.ToDocument();
 }
 
