@@ -8,7 +8,9 @@
 #                                 (util, bson, wire, auth, storage, catalog, query,
 #                                 changestream, commands) and the C driver suites, which
 #                                 drive the ASan brookd with a real client
-#   scripts/sanitize.sh e2e DIR   tests/e2e/hostile.test.js against build-asan/bin/brookd;
+#   scripts/sanitize.sh e2e DIR   tests/e2e/hostile.test.js (malformed input) and auth.test.js
+#                                 (logins, roles, sessions, cursors, change streams; ~20 s)
+#                                 against build-asan/bin/brookd;
 #                                 brookd writes any sanitizer report under DIR, and a
 #                                 report fails the step even when every test passed
 #
@@ -44,7 +46,7 @@ case ${1:-} in
     mkdir -p "$reports"
     [[ -x build-asan/bin/brookd ]] || { echo "sanitize.sh: no build-asan/bin/brookd"; exit 1; }
     ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$reports/brookd" UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$reports/brookd" \
-      BROOKD=build-asan/bin/brookd node --test --test-reporter=spec tests/e2e/hostile.test.js
+      BROOKD=build-asan/bin/brookd node --test --test-reporter=spec tests/e2e/hostile.test.js tests/e2e/auth.test.js
     rc=$?
     if compgen -G "$reports/brookd*" >/dev/null; then
       echo "sanitizer reports from brookd:"

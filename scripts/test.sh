@@ -7,7 +7,7 @@
 #                (BSON corpus, mongosh, crash recovery, hostile input; runner unit tests)
 #        lane B: the CRUD and change-streams unified spec tests, then the pymongo suites
 #                (CRUD, change streams, access control).
-#   3. The sanitizer lane (ASan+UBSan build: ctest, hostile.test.js) and a 60 s run of each
+#   3. The sanitizer lane (ASan+UBSan build: ctest, hostile and auth e2e) and a 60 s run of each
 #      libFuzzer target (scripts/fuzz.sh); see the block marked "sanitizer lane".
 #
 # Each suite's output is kept in a log and printed whole when it ends (no interleaving).
@@ -79,8 +79,8 @@ suites=(ctest node unified pymongo cspymongo authpymongo)
 # After the lanes above, on both cores:
 #   asanctest : build-asan (BROOK_SANITIZE=ON: ASan + UBSan, UB aborts) and its ctest
 #               (scripts/sanitize.sh unit);
-#   asannode  : tests/e2e/hostile.test.js against the ASan brookd; any sanitizer report
-#               from brookd fails the suite (scripts/sanitize.sh e2e);
+#   asannode  : tests/e2e/hostile.test.js and auth.test.js against the ASan brookd; any
+#               sanitizer report from brookd fails the suite (scripts/sanitize.sh e2e);
 #   fuzz      : scripts/fuzz.sh, each libFuzzer target for FUZZ_SECONDS (60) after
 #               replaying its committed crashers (a crash is a failure).
 # BROOK_SKIP_SANITIZE=1 leaves the three out; BROOK_SKIP_BUILD=1 reuses build-asan and
