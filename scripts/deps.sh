@@ -11,9 +11,13 @@ BUILD_PKGS=(g++ cmake ninja-build pkg-config libbson-dev libmongoc-dev librocksd
   libgmock-dev libbenchmark-dev libzstd-dev libsnappy-dev zlib1g-dev
   tzdata)  # Olson time zones of the date expressions, read at run time
 TEST_PKGS=(python3-pymongo)
+# --- fuzzing (scripts/fuzz.sh): clang and its runtime, which holds libFuzzer and the
+# sanitizers' clang runtimes (libclang-rt-14-dev is Debian 12's package for clang 14).
+FUZZ_PKGS=(clang libclang-rt-14-dev)
+# --- end fuzzing
 
 missing=()
-for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
+for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${FUZZ_PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi

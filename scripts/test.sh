@@ -7,6 +7,8 @@
 #                (BSON corpus, mongosh, crash recovery, hostile input; runner unit tests)
 #        lane B: the CRUD and change-streams unified spec tests, then the pymongo suites
 #                (CRUD, change streams, access control, TLS).
+#   3. The sanitizer lane (ASan+UBSan build: ctest, hostile and auth e2e) and a 60 s run of each
+#      libFuzzer target (scripts/fuzz.sh); see the block marked "sanitizer lane".
 #
 # Each suite's output is kept in a log and printed whole when it ends (no interleaving).
 # Counts come from each runner's own summary; a suite that dies without one counts as
@@ -73,12 +75,34 @@ lane_a=$!
 lane_b=$!
 wait "$lane_a" "$lane_b"
 for s in node unified pymongo cspymongo authpymongo tlspymongo; do show_suite "$s"; done
+suites=(ctest node unified pymongo cspymongo authpymongo tlspymongo)
+
+# --- sanitizer lane and fuzzing (issue 5 section 5) -------------------------------------
+# After the lanes above, on both cores:
+#   asanctest : build-asan (BROOK_SANITIZE=ON: ASan + UBSan, UB aborts) and its ctest
+#               (scripts/sanitize.sh unit);
+#   asannode  : tests/e2e/hostile.test.js and auth.test.js against the ASan brookd; any
+#               sanitizer report from brookd fails the suite (scripts/sanitize.sh e2e);
+#   fuzz      : scripts/fuzz.sh, each libFuzzer target for FUZZ_SECONDS (60) after
+#               replaying its committed crashers (a crash is a failure).
+# BROOK_SKIP_SANITIZE=1 leaves the three out; BROOK_SKIP_BUILD=1 reuses build-asan and
+# build-fuzz as they are.
+if [[ ${BROOK_SKIP_SANITIZE:-0} != 1 ]]; then
+  run_suite asanctest 2400 bash scripts/sanitize.sh unit
+  show_suite asanctest
+  run_suite asannode 600 bash scripts/sanitize.sh e2e "$LOGS/asan-reports"
+  show_suite asannode
+  run_suite fuzz 1500 env FUZZ_SECONDS="${FUZZ_SECONDS:-60}" bash scripts/fuzz.sh
+  show_suite fuzz
+  suites+=(asanctest asannode fuzz)
+fi
+# --- end sanitizer lane and fuzzing ------------------------------------------------------
 
 # count SUITE -> "passed failed" from the suite's own summary line(s).
 count() {
   local log=$LOGS/$1.log p f
   case $1 in
-    ctest)
+    ctest | asanctest)
       if grep -q 'No tests were found' "$log"; then
         p=0 f=0
       else
@@ -90,7 +114,7 @@ count() {
         fi
       fi
       ;;
-    node)
+    node | asannode)
       p=$(grep -Eo '^ℹ pass [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+$')
       f=$(grep -Eo '^ℹ fail [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+$')
       local c
@@ -121,7 +145,7 @@ count() {
 echo
 echo "=================== summary ==================="
 total_p=0 total_f=0
-for s in ctest node unified pymongo cspymongo authpymongo tlspymongo; do
+for s in "${suites[@]}"; do
   read -r p f < <(count "$s")
   printf '%-8s %5d passed, %d failed  (%ss)\n' "$s" "$p" "$f" "$(cat "$LOGS/$s.secs")"
   total_p=$((total_p + p))

@@ -27,9 +27,39 @@ const Actions kClusterMonitorCluster = {
     "hostInfo", "inprog", "listDatabases", "listSessions", "netstat", "replSetGetConfig",
     "replSetGetStatus", "serverStatus", "top"};
 const Actions kClusterMonitorAnyDb = {"collStats", "dbStats", "indexStats"};
-const Actions kClusterAdminCluster = {"setParameter", "fsync", "killAnySession", "killop",
-                                          "shutdown", "logRotate", "invalidateUserCache",
-                                          "dropConnections", "setDefaultRWConcern"};
+// hostManager, clusterManager, backup and restore: MongoDB 7.0's lists (builtin_roles.yml),
+// whole, so rolesInfo shows what MongoDB shows; time-series buckets (any_system_buckets)
+// are left out because Brook has none.
+const Actions kHostManagerCluster = {
+    "applicationMessage", "auditConfigure", "connPoolSync", "dropConnections", "logRotate",
+    "oidReset", "setParameter", "shutdown", "touch", "unlock", "flushRouterConfig", "fsync",
+    "invalidateUserCache", "killAnyCursor", "killAnySession", "killop", "replSetResizeOplog",
+    "resync", "trafficRecord", "rotateCertificates", "oidcListKeys", "oidcRefreshKeys"};
+const Actions kHostManagerAnyDb = {"killCursors"};
+const Actions kClusterManagerCluster = {
+    "appendOplogNote", "applicationMessage", "replSetConfigure", "replSetGetConfig",
+    "replSetGetStatus", "replSetStateChange", "resync", "addShard", "removeShard",
+    "listSessions", "listShards", "flushRouterConfig", "cleanupOrphaned", "getDefaultRWConcern",
+    "runTenantMigration", "setDefaultRWConcern", "setFeatureCompatibilityVersion",
+    "setClusterParameter", "getClusterParameter", "setChangeStreamState", "getChangeStreamState",
+    "querySettings", "queryStatsRead", "queryStatsReadTransformed", "checkMetadataConsistency",
+    "transitionFromDedicatedConfigServer", "transitionToDedicatedConfigServer"};
+const Actions kClusterManagerAnyDb = {"analyzeShardKey", "configureQueryAnalyzer", "clearJumboFlag",
+                                      "splitChunk", "moveChunk", "moveCollection", "enableSharding",
+                                      "splitVector", "refineCollectionShardKey", "reshardCollection"};
+const Actions kClusterManagerWrites = {"insert", "update", "remove"};
+// MongoDB's full read action set (the read role inherited by clusterManager on config, and
+// what clusterManager gets on local.system.replset / system.healthlog).
+const Actions kFullReadActions = {"changeStream", "collStats", "dbHash", "dbStats", "find",
+                                  "killCursors", "listCollections", "listIndexes",
+                                  "listSearchIndexes", "planCacheRead"};
+const Actions kRestoreWrites = {"bypassDocumentValidation", "collMod", "convertToCapped",
+                                "createCollection", "createIndex", "createSearchIndexes",
+                                "dropCollection", "insert", "updateSearchIndex"};
+const Actions kFullUserAdminActions = {"changeCustomData", "changePassword", "createUser",
+                                       "createRole", "dropUser", "dropRole", "grantRole",
+                                       "revokeRole", "setAuthenticationRestriction", "viewUser",
+                                       "viewRole"};
 
 Privilege Make(ResourcePattern::Kind kind, std::string db, std::string coll,
                std::initializer_list<Actions> sets) {
@@ -47,6 +77,29 @@ bool IsNormalCollection(std::string_view coll) {
 }
 
 Status BadRole(std::string msg) { return Status(ErrorCodes::kBadValue, std::move(msg)); }
+
+void AddHostManager(std::vector<Privilege>* out) {
+  using K = ResourcePattern::Kind;
+  MergePrivilege(out, Make(K::kCluster, "", "", {kHostManagerCluster}));
+  MergePrivilege(out, Make(K::kAnyNormal, "", "", {kHostManagerAnyDb}));
+}
+
+void AddClusterManager(std::vector<Privilege>* out) {
+  using K = ResourcePattern::Kind;
+  MergePrivilege(out, Make(K::kCluster, "", "", {kClusterManagerCluster}));
+  MergePrivilege(out, Make(K::kAnyNormal, "", "", {kClusterManagerAnyDb}));
+  // The read role on config, which MongoDB's clusterManager inherits, and writes there and
+  // in local (sharding and replication metadata).
+  MergePrivilege(out, Make(K::kDatabase, "config", "", {kClusterManagerAnyDb, kFullReadActions, kClusterManagerWrites}));
+  MergePrivilege(out, Make(K::kExactNamespace, "config", "system.js", {kFullReadActions}));
+  MergePrivilege(out, Make(K::kDatabase, "local", "", {kClusterManagerAnyDb, kClusterManagerWrites}));
+  MergePrivilege(out, Make(K::kExactNamespace, "local", "system.replset", {kFullReadActions}));
+  MergePrivilege(out, Make(K::kExactNamespace, "local", "system.healthlog", {kFullReadActions}));
+  for (const char* c : {"replset.election", "replset.minvalid"}) {
+    MergePrivilege(out, Make(K::kExactNamespace, "local", c, {kClusterManagerWrites}));
+  }
+  MergePrivilege(out, Make(K::kAnyResource, "", "", {{"dbCheck"}}));
+}
 
 }  // namespace
 
@@ -224,8 +277,9 @@ void AppendRoleNames(bson::Builder* array, const std::vector<RoleName>& roles) {
 std::vector<std::string> BuiltinRoleNames(std::string_view db) {
   std::vector<std::string> names = {"dbAdmin", "dbOwner", "read", "readWrite", "userAdmin"};
   if (db == "admin") {
-    for (const char* n : {"clusterAdmin", "clusterMonitor", "dbAdminAnyDatabase", "readAnyDatabase",
-                          "readWriteAnyDatabase", "root", "userAdminAnyDatabase"}) {
+    for (const char* n : {"backup", "clusterAdmin", "clusterManager", "clusterMonitor",
+                          "dbAdminAnyDatabase", "hostManager", "readAnyDatabase",
+                          "readWriteAnyDatabase", "restore", "root", "userAdminAnyDatabase"}) {
       names.emplace_back(n);
     }
   }
@@ -271,9 +325,58 @@ std::vector<Privilege> BuiltinRolePrivileges(const RoleName& role) {
   } else if (r == "clusterMonitor") {
     out.push_back(Make(K::kCluster, "", "", {kClusterMonitorCluster}));
     out.push_back(Make(K::kAnyNormal, "", "", {kClusterMonitorAnyDb}));
+  } else if (r == "hostManager") {
+    AddHostManager(&out);
+  } else if (r == "clusterManager") {
+    AddClusterManager(&out);
   } else if (r == "clusterAdmin") {
-    out.push_back(Make(K::kCluster, "", "", {kClusterMonitorCluster, kClusterAdminCluster}));
+    // MongoDB: clusterMonitor + hostManager + clusterManager, plus these.
+    out.push_back(Make(K::kCluster, "", "", {kClusterMonitorCluster}));
     out.push_back(Make(K::kAnyNormal, "", "", {kClusterMonitorAnyDb, {"dropDatabase"}}));
+    AddHostManager(&out);
+    AddClusterManager(&out);
+    MergePrivilege(&out, Make(K::kAnyResource, "", "", {{"importCollection", "exportCollection"}}));
+  } else if (r == "backup") {
+    // MongoDB's backup role with its __queryableBackup base: read everything a dump needs
+    // (the oplog in local included), and nothing else.
+    MergePrivilege(&out, Make(K::kAnyResource, "", "",
+                              {{"collStats", "listCollections", "listIndexes", "listSearchIndexes"}}));
+    MergePrivilege(&out, Make(K::kAnyNormal, "", "", {{"find"}}));
+    MergePrivilege(&out, Make(K::kCluster, "", "",
+                              {{"getParameter", "listDatabases", "useUUID", "appendOplogNote",
+                                "serverStatus", "setUserWriteBlockMode"}}));
+    for (const char* d : {"config", "local"}) MergePrivilege(&out, Make(K::kDatabase, d, "", {{"find"}}));
+    for (const char* c : {"replset.election", "replset.minvalid"}) {
+      MergePrivilege(&out, Make(K::kExactNamespace, "local", c, {{"find"}}));
+    }
+    for (const char* c : {"system.js", "system.users", "system.profile"}) {
+      MergePrivilege(&out, Make(K::kCollectionInAnyDb, "", c, {{"find"}}));
+    }
+    for (const char* c : {"system.backup_users", "system.roles", "system.version"}) {
+      MergePrivilege(&out, Make(K::kExactNamespace, "admin", c, {{"find"}}));
+    }
+    MergePrivilege(&out, Make(K::kExactNamespace, "config", "settings", {{"find", "insert", "update"}}));
+  } else if (r == "restore") {
+    // Write what a dump holds (never read it back: no find on ordinary collections),
+    // including users and roles.
+    MergePrivilege(&out, Make(K::kCluster, "", "",
+                              {{"getParameter", "forceUUID", "useUUID", "bypassWriteBlockingMode",
+                                "setUserWriteBlockMode", "applyOps"}}));
+    for (const char* d : {"local", "config"}) MergePrivilege(&out, Make(K::kDatabase, d, "", {kRestoreWrites}));
+    for (const char* c : {"system.replset", "replset.election", "replset.minvalid"}) {
+      MergePrivilege(&out, Make(K::kExactNamespace, "local", c, {kRestoreWrites}));
+    }
+    MergePrivilege(&out, Make(K::kAnyResource, "", "", {{"listCollections"}}));
+    MergePrivilege(&out, Make(K::kAnyNormal, "", "", {kRestoreWrites, kFullUserAdminActions}));
+    MergePrivilege(&out, Make(K::kCollectionInAnyDb, "", "system.js", {kRestoreWrites}));
+    for (const char* c : {"tempusers", "temproles"}) {
+      MergePrivilege(&out, Make(K::kExactNamespace, "admin", c, {{"find"}}));
+    }
+    MergePrivilege(&out, Make(K::kExactNamespace, "admin", "system.backup_users", {kRestoreWrites}));
+    MergePrivilege(&out, Make(K::kExactNamespace, "admin", "system.version", {kRestoreWrites, {"find"}}));
+    MergePrivilege(&out, Make(K::kCollectionInAnyDb, "", "system.users",
+                              {kRestoreWrites, {"find", "update", "remove"}}));
+    MergePrivilege(&out, Make(K::kExactNamespace, "admin", "system.roles", {{"createIndex"}}));
   } else if (r == "root") {
     out.push_back(Make(K::kAnyResource, "", "", {{kAnyAction}}));
   }

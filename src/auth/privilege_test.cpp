@@ -34,6 +34,67 @@ TEST(Privilege, AnyDatabaseAndRoot) {
   EXPECT_FALSE(IsAuthorized(mon, R::Namespace("x", "y"), "find"));
 }
 
+// MongoDB 7.0's backup, restore, hostManager and clusterManager, on the actions Brook's
+// commands check (the end-to-end suite runs the same cases through the driver).
+TEST(Privilege, BackupReadsEverythingAndWritesNothing) {
+  auto p = BuiltinRolePrivileges({"backup", "admin"});
+  EXPECT_TRUE(IsAuthorized(p, R::Namespace("shop", "orders"), "find"));
+  EXPECT_TRUE(IsAuthorized(p, R::Namespace("local", "oplog.rs"), "find"));
+  EXPECT_TRUE(IsAuthorized(p, R::Namespace("admin", "system.users"), "find"));
+  EXPECT_TRUE(IsAuthorized(p, R::Database("shop"), "listCollections"));
+  EXPECT_TRUE(IsAuthorized(p, R::Cluster(), "listDatabases"));
+  EXPECT_TRUE(IsAuthorized(p, R::Cluster(), "serverStatus"));
+  EXPECT_FALSE(IsAuthorized(p, R::Namespace("shop", "orders"), "insert"));
+  EXPECT_FALSE(IsAuthorized(p, R::Namespace("shop", "orders"), "changeStream"));
+  EXPECT_FALSE(IsAuthorized(p, R::Database("shop"), "dropDatabase"));
+  EXPECT_FALSE(IsAuthorized(p, R::Cluster(), "setParameter"));
+  EXPECT_TRUE(BuiltinRolePrivileges({"backup", "shop"}).empty());  // admin-only
+}
+
+TEST(Privilege, RestoreWritesButDoesNotRead) {
+  auto p = BuiltinRolePrivileges({"restore", "admin"});
+  EXPECT_TRUE(IsAuthorized(p, R::Namespace("shop", "orders"), "insert"));
+  EXPECT_TRUE(IsAuthorized(p, R::Namespace("shop", "orders"), "createIndex"));
+  EXPECT_TRUE(IsAuthorized(p, R::Database("shop"), "createCollection"));
+  EXPECT_TRUE(IsAuthorized(p, R::Database("shop"), "createUser"));
+  EXPECT_TRUE(IsAuthorized(p, R::Database("shop"), "listCollections"));
+  EXPECT_TRUE(IsAuthorized(p, R::Namespace("admin", "system.users"), "update"));
+  EXPECT_FALSE(IsAuthorized(p, R::Namespace("shop", "orders"), "find"));
+  EXPECT_FALSE(IsAuthorized(p, R::Namespace("shop", "orders"), "remove"));
+  EXPECT_FALSE(IsAuthorized(p, R::Database("shop"), "dropDatabase"));
+  EXPECT_FALSE(IsAuthorized(p, R::Cluster(), "serverStatus"));
+}
+
+TEST(Privilege, HostManagerAndClusterManager) {
+  auto host = BuiltinRolePrivileges({"hostManager", "admin"});
+  EXPECT_TRUE(IsAuthorized(host, R::Cluster(), "setParameter"));
+  EXPECT_TRUE(IsAuthorized(host, R::Cluster(), "fsync"));
+  EXPECT_TRUE(IsAuthorized(host, R::Cluster(), "killAnySession"));
+  EXPECT_TRUE(IsAuthorized(host, R::Namespace("shop", "orders"), "killCursors"));
+  EXPECT_FALSE(IsAuthorized(host, R::Cluster(), "serverStatus"));
+  EXPECT_FALSE(IsAuthorized(host, R::Cluster(), "getParameter"));
+  EXPECT_FALSE(IsAuthorized(host, R::Namespace("shop", "orders"), "find"));
+
+  auto mgr = BuiltinRolePrivileges({"clusterManager", "admin"});
+  EXPECT_TRUE(IsAuthorized(mgr, R::Cluster(), "replSetGetStatus"));
+  EXPECT_TRUE(IsAuthorized(mgr, R::Cluster(), "setClusterParameter"));
+  EXPECT_TRUE(IsAuthorized(mgr, R::Cluster(), "getDefaultRWConcern"));
+  EXPECT_TRUE(IsAuthorized(mgr, R::Namespace("config", "settings"), "find"));
+  EXPECT_TRUE(IsAuthorized(mgr, R::Namespace("config", "settings"), "insert"));
+  EXPECT_TRUE(IsAuthorized(mgr, R::Namespace("local", "system.replset"), "find"));
+  EXPECT_FALSE(IsAuthorized(mgr, R::Namespace("local", "oplog.rs"), "find"));
+  EXPECT_FALSE(IsAuthorized(mgr, R::Namespace("shop", "orders"), "find"));
+  EXPECT_FALSE(IsAuthorized(mgr, R::Cluster(), "setParameter"));
+  EXPECT_FALSE(IsAuthorized(mgr, R::Cluster(), "serverStatus"));
+
+  // clusterAdmin holds both.
+  auto admin = BuiltinRolePrivileges({"clusterAdmin", "admin"});
+  for (const char* a : {"setParameter", "fsync", "replSetGetStatus", "setClusterParameter", "serverStatus"}) {
+    EXPECT_TRUE(IsAuthorized(admin, R::Cluster(), a)) << a;
+  }
+  EXPECT_FALSE(IsAuthorized(admin, R::Namespace("shop", "orders"), "find"));
+}
+
 TEST(Privilege, PatternsFromBson) {
   auto doc = bson::FromJson(R"({"p": [{"resource": {"db": "", "collection": "c"}, "actions": ["find"]},
                                       {"resource": {"cluster": true}, "actions": ["serverStatus"]}]})");

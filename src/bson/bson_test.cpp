@@ -5,6 +5,7 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <vector>
 
 #include "bson/builder.h"
 #include "bson/compare.h"
@@ -104,6 +105,24 @@ TEST(CompareTest, DecimalsCompareExactly) {
   EXPECT_EQ(Cmp(R"({"v": {"$numberDecimal": "9223372036854775807"}})", R"({"v": {"$numberLong": "9223372036854775807"}})"), 0);
 }
 
+// Found by fuzz/bson_validate_fuzz (KeyString order vs CompareValues): a decimal whose
+// coefficient exceeds 10^34 - 1 is non-canonical and zero in IEEE 754 (and in MongoDB and
+// Brook's KeyString), but compared as its 35 digits.
+TEST(CompareTest, NonCanonicalDecimalsAreZero) {
+  unsigned __int128 coef = 1;
+  for (int i = 0; i < 34; ++i) coef *= 10;  // 10^34: one past the largest coefficient
+  const uint64_t exponent = 6176 + 600;      // biased: 10^34 * 10^600
+  Decimal128 big{static_cast<uint64_t>(coef), (exponent << 49) | static_cast<uint64_t>(coef >> 64)};
+  EXPECT_EQ(big.ToString(), "0E+600");
+  Builder b;
+  b.AppendDecimal128("d", big);
+  b.AppendInt64("n", 7205759403792793642);
+  b.AppendInt32("z", 0);
+  Doc d = b.Done();
+  EXPECT_LT(CompareValues(d.view()["d"], d.view()["n"]), 0);
+  EXPECT_EQ(CompareValues(d.view()["d"], d.view()["z"]), 0);
+}
+
 TEST(CompareTest, CanonicalTypeOrder) {
   const char* ordered[] = {
       R"({"v": {"$minKey": 1}})", R"({"v": null})", R"({"v": 5})", R"({"v": "a"})",
@@ -138,6 +157,26 @@ TEST(ValidateTest, RejectsLyingLengthsAndBadUtf8) {
   bad_utf8[bad_utf8.size() - 3] = static_cast<char>(0xC3);  // truncated 2-byte sequence
   Status s = Validate(reinterpret_cast<const uint8_t*>(bad_utf8.data()), bad_utf8.size());
   EXPECT_EQ(s.code(), static_cast<int>(ErrorCodes::kInvalidBSON));
+}
+
+// Found by fuzz/wire_frame_fuzz: a key whose NUL is the document's terminator left the
+// value with (size_t)-1 bytes available, and the string read ran off the buffer.
+TEST(ValidateTest, RejectsAKeyEndingAtTheDocumentTerminator) {
+  for (uint8_t type : {0x02, 0x01, 0x03, 0x05, 0x0B, 0x0F}) {
+    // {len 9}{type}"ab"{NUL = terminator}: no room for a value and no terminator left.
+    std::string bytes = std::string("\x08\x00\x00\x00", 4) + static_cast<char>(type) + "ab";
+    bytes.push_back('\0');
+    // Heap copy of the exact size, so that a read past it is an ASan report.
+    std::vector<uint8_t> exact(bytes.begin(), bytes.end());
+    Status s = Validate(exact.data(), exact.size());
+    EXPECT_EQ(s.code(), static_cast<int>(ErrorCodes::kInvalidBSON)) << int(type);
+  }
+  // The same inside a nested document, as the fuzzer found it.
+  std::string inner = std::string("\x08\x00\x00\x00\x02" "ab\x00", 8);
+  std::string outer = std::string("\x00\x00\x00\x00\x03x\x00", 7) + inner + std::string("\x00", 1);
+  outer[0] = static_cast<char>(outer.size());
+  std::vector<uint8_t> exact(outer.begin(), outer.end());
+  EXPECT_FALSE(Validate(exact.data(), exact.size()).ok());
 }
 
 TEST(ValidateTest, EnforcesDepth) {

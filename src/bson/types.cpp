@@ -99,9 +99,27 @@ bson_decimal128_t ToLib(const Decimal128& d) {
 }
 }  // namespace
 
+namespace {
+
+// IEEE 754-2008 (BID): a coefficient above 10^34 - 1 is non-canonical and the value is
+// zero, as MongoDB's decimal library and Brook's KeyString read it. libbson zeroes only the
+// 2^113-and-above form and would print the 35 digits, so comparisons (which go through
+// the string) disagreed with index order. Found by fuzz/bson_validate_fuzz.
+Decimal128 Canonical(Decimal128 d) {
+  if (((d.high >> 61) & 3) == 3) return d;  // infinities, NaN, and the form libbson zeroes
+  constexpr uint64_t kCoefHighMask = (uint64_t{1} << 49) - 1;
+  const unsigned __int128 coef = (static_cast<unsigned __int128>(d.high & kCoefHighMask) << 64) | d.low;
+  unsigned __int128 max = 1;
+  for (int i = 0; i < 34; ++i) max *= 10;
+  if (coef < max) return d;
+  return Decimal128{0, d.high & ~kCoefHighMask};  // zero, keeping sign and exponent
+}
+
+}  // namespace
+
 std::string Decimal128::ToString() const {
   char buf[BSON_DECIMAL128_STRING];
-  bson_decimal128_t v = ToLib(*this);
+  bson_decimal128_t v = ToLib(Canonical(*this));
   bson_decimal128_to_string(&v, buf);
   return buf;
 }

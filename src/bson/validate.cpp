@@ -77,7 +77,9 @@ class Validator {
         break;
       }
       ++pos;
-      const void* nul = std::memchr(p + pos, 0, len - pos);
+      // The key ends before the document's own terminator (p[len - 1]): a key that ran
+      // into it would leave the value a negative number of bytes (found by fuzzing).
+      const void* nul = std::memchr(p + pos, 0, len - 1 - pos);
       if (!nul) return Invalid("field name is not NUL-terminated");
       size_t key_len = static_cast<const uint8_t*>(nul) - (p + pos);
       if (!ValidUtf8(p + pos, key_len)) return Invalid("field name is not valid UTF-8");

@@ -31,66 +31,85 @@ StatusWith<std::optional<bson::Doc>> ReadPreImage(ChangeStreamHost* host, const 
 
 // ---- A small mutable document, enough to apply dotted-path sets, unsets and truncations.
 
+struct NamedNode;
+
 struct Node {
   enum class Kind { kLeaf, kObject, kArray };
   Kind kind = Kind::kLeaf;
   bson::Doc leaf;  // {"": value}
-  std::vector<std::pair<std::string, Node>> fields;
+  // A vector of an incomplete type is fine; a std::pair of one is not (clang rejects it).
+  std::vector<NamedNode> fields;
   std::vector<Node> items;
 
-  static Node Null() {
-    Node n;
-    bson::Builder b;
-    b.AppendNull("");
-    n.leaf = b.Done();
-    return n;
-  }
-  static Node FromElement(const bson::Element& e) {
-    Node n;
-    if (e.type() == bson::Type::kObject) {
-      n.kind = Kind::kObject;
-      for (const auto& f : e.Obj()) n.fields.emplace_back(std::string(f.key()), FromElement(f));
-    } else if (e.type() == bson::Type::kArray) {
-      n.kind = Kind::kArray;
-      for (const auto& f : e.Obj()) n.items.push_back(FromElement(f));
-    } else {
-      bson::Builder b;
-      b.AppendAs("", e);
-      n.leaf = b.Done();
-    }
-    return n;
-  }
-  static Node FromDoc(bson::View doc) {
-    Node n;
-    n.kind = Kind::kObject;
-    for (const auto& f : doc) n.fields.emplace_back(std::string(f.key()), FromElement(f));
-    return n;
-  }
-  Node* Field(std::string_view name) {
-    for (auto& [k, v] : fields) {
-      if (k == name) return &v;
-    }
-    return nullptr;
-  }
-  void AppendTo(bson::Builder* b, std::string_view key) const {
-    std::string scratch;
-    switch (kind) {
-      case Kind::kLeaf:
-        b->AppendAs(key, leaf.view().first());
-        break;
-      case Kind::kObject:
-        b->OpenDocument(key);
-        for (const auto& [k, v] : fields) v.AppendTo(b, k);
-        b->Close();
-        break;
-      case Kind::kArray:
-        b->OpenArray(key);
-        for (size_t i = 0; i < items.size(); ++i) items[i].AppendTo(b, bson::ArrayKey(i, &scratch));
-        b->Close();
-        break;
-    }
-  }
+  static Node Null();
+  static Node FromElement(const bson::Element& e);
+  static Node FromDoc(bson::View doc);
+  Node* Field(std::string_view name);
+  void AppendTo(bson::Builder* b, std::string_view key) const;
 };
+
+struct NamedNode {
+  NamedNode(std::string name, Node node) : first(std::move(name)), second(std::move(node)) {}
+  std::string first;
+  Node second;
+};
+
+Node Node::Null() {
+  Node n;
+  bson::Builder b;
+  b.AppendNull("");
+  n.leaf = b.Done();
+  return n;
+}
+
+Node Node::FromElement(const bson::Element& e) {
+  Node n;
+  if (e.type() == bson::Type::kObject) {
+    n.kind = Kind::kObject;
+    for (const auto& f : e.Obj()) n.fields.emplace_back(std::string(f.key()), FromElement(f));
+  } else if (e.type() == bson::Type::kArray) {
+    n.kind = Kind::kArray;
+    for (const auto& f : e.Obj()) n.items.push_back(FromElement(f));
+  } else {
+    bson::Builder b;
+    b.AppendAs("", e);
+    n.leaf = b.Done();
+  }
+  return n;
+}
+
+Node Node::FromDoc(bson::View doc) {
+  Node n;
+  n.kind = Kind::kObject;
+  for (const auto& f : doc) n.fields.emplace_back(std::string(f.key()), FromElement(f));
+  return n;
+}
+
+Node* Node::Field(std::string_view name) {
+  for (auto& [k, v] : fields) {
+    if (k == name) return &v;
+  }
+  return nullptr;
+}
+
+void Node::AppendTo(bson::Builder* b, std::string_view key) const {
+  std::string scratch;
+  switch (kind) {
+    case Kind::kLeaf:
+      b->AppendAs(key, leaf.view().first());
+      break;
+    case Kind::kObject:
+      b->OpenDocument(key);
+      for (const auto& [k, v] : fields) v.AppendTo(b, k);
+      b->Close();
+      break;
+    case Kind::kArray:
+      b->OpenArray(key);
+      for (size_t i = 0; i < items.size(); ++i) items[i].AppendTo(b, bson::ArrayKey(i, &scratch));
+      b->Close();
+      break;
+  }
+}
 
 std::vector<std::string> SplitPath(std::string_view path) {
   std::vector<std::string> parts;

@@ -28,9 +28,12 @@ ResumeToken ResumeToken::FromData(const ResumeTokenData& data) {
   bson::Builder b;
   b.AppendTimestamp("", data.cluster_time);
   b.AppendInt32("", data.version);
-  b.AppendInt32("", static_cast<int32_t>(data.type));
+  // Version 0 tokens have neither tokenType nor fromInvalidate (Decode reads them only
+  // from version 1): writing them made a decoded v0 token re-encode into one Decode
+  // rejects, e.g. as the first postBatchResumeToken of a stream resumed from it.
+  if (data.version >= 1) b.AppendInt32("", static_cast<int32_t>(data.type));
   b.AppendInt32("", data.txn_op_index);
-  b.AppendBool("", data.from_invalidate);
+  if (data.version >= 1) b.AppendBool("", data.from_invalidate);
   // From version 2 a missing UUID is an explicit null, high-water marks included.
   if (data.uuid) {
     b.AppendBinary("", 4, std::string_view(reinterpret_cast<const char*>(data.uuid->data()), 16));

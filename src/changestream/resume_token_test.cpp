@@ -70,6 +70,25 @@ TEST(ResumeTokenTest, OrderFollowsClusterTimeThenTxnOpIndexThenDocumentKey) {
   }
 }
 
+// Found by fuzz/resume_token_fuzz: a version 0 token (cluster time, version, txnOpIndex:
+// no tokenType, no fromInvalidate) decoded fine but re-encoded with the v1 fields, into a
+// token Decode rejects; a stream resumed from it returned that as its first
+// postBatchResumeToken.
+TEST(ResumeTokenTest, Version0TokensReencodeToThemselves) {
+  bson::Builder b;
+  b.AppendString("_data", "822B022E06002C01002929");  // the fuzzer's input: ts, 0, 0
+  auto token = ResumeToken::Parse(b.Done());
+  ASSERT_TRUE(token.ok());
+  auto data = token.value().Decode();
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  EXPECT_EQ(data.value().version, 0);
+  ResumeToken again = ResumeToken::FromData(data.value());
+  EXPECT_EQ(again.Hex(), "822B022E06002C0100292904");  // plus the end byte
+  auto redecoded = again.Decode();
+  ASSERT_TRUE(redecoded.ok()) << redecoded.status().ToString();
+  EXPECT_EQ(redecoded.value().cluster_time.AsUint64(), data.value().cluster_time.AsUint64());
+}
+
 TEST(ResumeTokenTest, BadTokensGetMongoDBsErrors) {
   EXPECT_EQ(ResumeToken::Parse(J(R"({"x": 1})")).status().code(), 40647);
   EXPECT_EQ(ResumeToken::Parse(J(R"({"_data": 5})")).status().code(), 40647);

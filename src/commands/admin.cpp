@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "bson/builder.h"
+#include "commands/auth_manager.h"
 #include "commands/cursor_registry.h"
 #include "commands/generic_args.h"
 #include "commands/handlers.h"
@@ -426,12 +427,18 @@ Status CheckSessionIds(const CommandRequest& req) {
 // Ends the listed sessions: their cursors are killed and $listLocalSessions forgets them.
 Status EndListedSessions(OperationContext& op, const CommandRequest& req) {
   BROOK_RETURN_IF_ERROR(CheckSessionIds(req));
+  AuthManager* auth = op.service().auth;
   for (const auto& e : req.body.first().Obj()) {
     bson::Builder lsid;
     lsid.Append(e.Obj()["id"]);
     bson::Doc doc = lsid.Done();
-    if (op.service().cursors) op.service().cursors->KillForSession(doc);
     auto key = SessionCatalog::LsidKey(doc);
+    // Another user's session is not this client's to end (in MongoDB the id would name
+    // a different session, the caller's own).
+    if (key.ok() && auth && auth->enabled() && auth->SessionOwnedByOther(key.value(), SessionOf(op).UserId())) {
+      continue;
+    }
+    if (op.service().cursors) op.service().cursors->KillForSession(doc);
     if (key.ok() && op.service().sessions) op.service().sessions->EndLocal(key.value());
     // An ended or killed session's open transaction is aborted, as MongoDB's is.
     if (key.ok() && op.service().transactions) op.service().transactions->AbortSession(key.value());

@@ -4,7 +4,10 @@
 // and CheckAuthorization's decisions for built-in roles.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "auth/crypto.h"
 #include "auth/saslprep.h"
@@ -46,6 +49,8 @@ class AuthCmdsTest : public testsupport::ServiceFixture {
     OperationContext op(service_, cl);
     op.db = std::string(db);
     CommandRequest req{body.view().first().key(), op.db, body};
+    // The one generic argument the auth checks read (the dispatcher parses it).
+    if (auto lsid = body.view()["lsid"]; lsid.IsObject()) op.lsid = bson::Doc::CopyOf(lsid.Obj());
     bson::Builder reply;
     Status st = CheckAuthorization(*spec, op, req);
     if (st.ok()) st = spec->handler(op, req, &reply);
@@ -277,6 +282,47 @@ TEST_F(AuthCmdsTest, CursorsBelongToTheirUser) {
   EXPECT_EQ(Code(Run("shop", kill, &ann)), 0);
 }
 
+// MongoDB folds the user into the session id; Brook refuses a session started by
+// another user instead (AuthManager::ClaimSession).
+TEST_F(AuthCmdsTest, SessionsBelongToTheUserWhoStartedThem) {
+  CreateRoot();
+  EXPECT_EQ(Code(Run("shop", R"({"insert": "c", "documents": [{"_id": 1}, {"_id": 2}]})")), 0);
+  EXPECT_EQ(Code(Run("shop", R"({"createUser": "ann", "pwd": "pw", "roles": ["readWrite"]})")), 0);
+  EXPECT_EQ(Code(Run("shop", R"({"createUser": "bob", "pwd": "pw", "roles": ["readWrite"]})")), 0);
+  ClientInfo ann, bob, ann2;
+  ASSERT_EQ(Login("shop", "ann", "pw", "SCRAM-SHA-256", true, &ann), 0);
+  ASSERT_EQ(Login("shop", "bob", "pw", "SCRAM-SHA-256", true, &bob), 0);
+  ASSERT_EQ(Login("shop", "ann", "pw", "SCRAM-SHA-256", true, &ann2), 0);
+  const std::string kA = R"("lsid": {"id": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAQ==", "subType": "04"}}})";
+  const std::string kB = R"("lsid": {"id": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAg==", "subType": "04"}}})";
+  auto find = [](const std::string& lsid) { return R"({"find": "c", "batchSize": 1, )" + lsid + "}"; };
+  auto first = Run("shop", find(kA), &ann);
+  ASSERT_EQ(Code(first), 0);
+  int64_t cursor = first.view()["cursor"].Obj()["id"].NumberInt64();
+  ASSERT_NE(cursor, 0);
+  auto stolen = Run("shop", find(kA), &bob);
+  EXPECT_EQ(Code(stolen), 13);
+  EXPECT_EQ(stolen.view()["errmsg"].Str(), "Cannot use this logical session: it was started by another user");
+  EXPECT_EQ(Code(Run("shop", R"({"insert": "c", "documents": [{"_id": 9}], "txnNumber": 1, )" + kA + "}", &bob)), 13);
+  EXPECT_EQ(Code(Run("shop", find(kB), &bob)), 0);       // his own session
+  EXPECT_EQ(Code(Run("shop", find(kA), &ann2)), 0);      // same user, another connection
+  // A client may not name the user digest itself.
+  EXPECT_EQ(Code(Run("shop", R"({"find": "c", "lsid": {"id": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAw==", "subType": "04"}}, "uid": {"$binary": {"base64": "AA==", "subType": "00"}}}})", &ann)),
+            13);
+  // Ending ann's session as bob leaves her cursor alone; ann herself ends it.
+  EXPECT_EQ(Code(Run("admin", R"({"endSessions": [{"id": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAQ==", "subType": "04"}}}]})", &bob)), 0);
+  bson::Builder gm;
+  gm.AppendInt64("getMore", cursor);
+  gm.AppendString("collection", "c");
+  gm.AppendInt32("batchSize", 1);
+  EXPECT_EQ(Code(Run("shop", gm.Done(), &ann)), 0);
+  EXPECT_EQ(Code(Run("admin", R"({"endSessions": [{"id": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAQ==", "subType": "04"}}}]})", &ann)), 0);
+  bson::Builder gm2;
+  gm2.AppendInt64("getMore", cursor);
+  gm2.AppendString("collection", "c");
+  EXPECT_NE(Code(Run("shop", gm2.Done(), &ann)), 0);  // killed with its session
+}
+
 TEST_F(AuthCmdsTest, UserCommandErrorsAndShapes) {
   CreateRoot();
   EXPECT_EQ(Code(Run("shop", R"({"createUser": "ann", "pwd": "pw", "roles": ["read"], "customData": {"team": 1}})")), 0);
@@ -300,6 +346,29 @@ TEST_F(AuthCmdsTest, UserCommandErrorsAndShapes) {
   EXPECT_EQ(Code(dropped), 11);
   EXPECT_EQ(Code(Run("shop", R"({"dropAllUsersFromDatabase": 1})")), 0);
   EXPECT_EQ(Run("shop", R"({"usersInfo": 1})").view()["users"].Obj().CountFields(), 0u);
+}
+
+TEST_F(AuthCmdsTest, UsersInfoFilterMatchesTheReplyDocuments) {
+  CreateRoot();
+  EXPECT_EQ(Code(Run("shop", R"({"createUser": "ann", "pwd": "pw", "roles": ["read"], "customData": {"team": "a"}})")), 0);
+  EXPECT_EQ(Code(Run("shop", R"({"createUser": "bob", "pwd": "pw", "roles": ["readWrite"], "mechanisms": ["SCRAM-SHA-1"]})")), 0);
+  EXPECT_EQ(Code(Run("shop", R"({"createUser": "cy", "pwd": "pw", "roles": ["read", "dbAdmin"]})")), 0);
+  auto names = [&](const bson::Doc& reply) {
+    std::vector<std::string> out;
+    for (const auto& u : reply.view()["users"].Obj()) out.emplace_back(u.Obj()["user"].Str());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(names(Run("shop", R"({"usersInfo": 1, "filter": {"roles.role": "read"}})")), (V{"ann", "cy"}));
+  EXPECT_EQ(names(Run("shop", R"({"usersInfo": 1, "filter": {"roles": {"role": "readWrite", "db": "shop"}}})")), V{"bob"});
+  EXPECT_EQ(names(Run("shop", R"({"usersInfo": 1, "filter": {"mechanisms": {"$size": 1}}})")), V{"bob"});
+  EXPECT_EQ(names(Run("shop", R"({"usersInfo": 1, "filter": {"customData.team": "a"}})")), V{"ann"});
+  EXPECT_EQ(names(Run("admin", R"({"usersInfo": {"forAllDBs": true}, "filter": {"db": "shop", "user": {"$gt": "b"}}})")),
+            (V{"bob", "cy"}));
+  EXPECT_EQ(names(Run("shop", R"({"usersInfo": ["ann", "bob"], "filter": {"user": "bob"}})")), V{"bob"});
+  EXPECT_EQ(Code(Run("shop", R"({"usersInfo": 1, "filter": "ann"})")), 14);
+  EXPECT_EQ(Code(Run("shop", R"({"usersInfo": 1, "filter": {"$bogus": 1}})")), 2);
 }
 
 TEST_F(AuthCmdsTest, UserDefinedRolesInheritAndRefuseCycles) {
@@ -329,7 +398,8 @@ TEST_F(AuthCmdsTest, UserDefinedRolesInheritAndRefuseCycles) {
   EXPECT_EQ(role["inheritedPrivileges"].Obj().CountFields(), 2u);  // shop.x and shop (createCollection)
   EXPECT_EQ(Code(Run("shop", R"({"dropRole": "a"})")), 0);
   EXPECT_EQ(Code(Run("shop", R"({"find": "x"})", &ann)), 13);
-  auto b = Run("shop", R"({"rolesInfo": "b"})").view()["roles"].Obj().first().Obj();
+  bson::Doc b_info = Run("shop", R"({"rolesInfo": "b"})");  // outlives the view below (ASan lane)
+  auto b = b_info.view()["roles"].Obj().first().Obj();
   EXPECT_EQ(b["roles"].Obj().CountFields(), 0u);  // dropRole removed it from b
   auto all = Run("shop", R"({"rolesInfo": 1, "showBuiltinRoles": true})");
   EXPECT_EQ(all.view()["roles"].Obj().CountFields(), 6u);  // 5 built-in + b

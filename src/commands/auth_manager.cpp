@@ -9,6 +9,7 @@
 #include "catalog/catalog.h"
 #include "commands/find_cmd.h"
 #include "commands/operation_context.h"
+#include "commands/sessions.h"
 
 namespace brook::commands {
 namespace {
@@ -161,6 +162,42 @@ Status AuthManager::Login(OperationContext& op, const auth::UserRecord& user) {
   s.privileges = std::move(resolved.value().privileges);
   s.generation = gen;
   return Status::OK();
+}
+
+Status AuthManager::ClaimSession(const std::string& lsid_key, const std::string& user_id, int64_t now_millis) {
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  auto it = session_owners_.find(lsid_key);
+  if (it != session_owners_.end() && it->second.user_id != user_id &&
+      now_millis - it->second.last_use < kLocalSessionTimeoutMillis) {
+    return Status(ErrorCodes::kUnauthorized,
+                  "Cannot use this logical session: it was started by another user");
+  }
+  if (it == session_owners_.end() && session_owners_.size() >= kMaxLocalSessions) {
+    ForgetIdleSessionsLocked(now_millis);
+  }
+  session_owners_[lsid_key] = SessionOwner{user_id, now_millis};
+  return Status::OK();
+}
+
+bool AuthManager::SessionOwnedByOther(const std::string& lsid_key, const std::string& user_id) {
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  auto it = session_owners_.find(lsid_key);
+  return it != session_owners_.end() && it->second.user_id != user_id;
+}
+
+void AuthManager::ForgetIdleSessionsLocked(int64_t now_millis) {
+  for (auto it = session_owners_.begin(); it != session_owners_.end();) {
+    it = now_millis - it->second.last_use >= kLocalSessionTimeoutMillis ? session_owners_.erase(it) : std::next(it);
+  }
+  // Still full of live sessions: drop the least recently used, as $listLocalSessions does;
+  // a client with 100000 sessions in 30 minutes gets no ownership guarantee beyond that.
+  while (session_owners_.size() >= kMaxLocalSessions) {
+    auto oldest = session_owners_.begin();
+    for (auto it = session_owners_.begin(); it != session_owners_.end(); ++it) {
+      if (it->second.last_use < oldest->second.last_use) oldest = it;
+    }
+    session_owners_.erase(oldest);
+  }
 }
 
 }  // namespace brook::commands

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "auth/privilege.h"
@@ -96,11 +97,29 @@ class AuthManager {
   // Logs `user` in on `op`'s connection (resolving its roles).
   Status Login(OperationContext& op, const auth::UserRecord& user);
 
+  // Logical sessions belong to the user who first used them. MongoDB folds the user into
+  // the session id (lsid.uid = digest of the user), so another user sending the same
+  // lsid.id gets a separate session; Brook keys session state (retryable-write records,
+  // cursors, transactions) by lsid.id alone, so it refuses instead: Unauthorized (13).
+  // Memory only: ownership ends with the process or after 30 idle minutes (MongoDB's
+  // localLogicalSessionTimeoutMinutes), when the session would have expired anyway.
+  Status ClaimSession(const std::string& lsid_key, const std::string& user_id, int64_t now_millis);
+  // Whether a user other than `user_id` (empty: nobody logged in) owns the session.
+  bool SessionOwnedByOther(const std::string& lsid_key, const std::string& user_id);
+
  private:
+  struct SessionOwner {
+    std::string user_id;
+    int64_t last_use = 0;
+  };
+  void ForgetIdleSessionsLocked(int64_t now_millis);
+
   const bool enabled_;
   const std::string secret_;
   std::atomic<uint64_t> generation_{1};
   std::atomic<bool> has_users_{false};
+  std::mutex sessions_mu_;
+  std::unordered_map<std::string, SessionOwner> session_owners_;  // lsid key -> owner
 };
 
 // The dispatcher's check before running `spec`'s handler. OK when access control is off.

@@ -4,6 +4,7 @@
 // admin-only commands the cluster. Commands whose needs depend on their arguments
 // (aggregate, explain, getMore, killCursors, user and role management) are spelled out.
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "bson/builder.h"
@@ -11,6 +12,7 @@
 #include "commands/auth_manager.h"
 #include "commands/cursor_registry.h"
 #include "commands/operation_context.h"
+#include "commands/sessions.h"
 
 namespace brook::commands {
 namespace {
@@ -21,6 +23,22 @@ struct Need {
   Resource resource;
   std::string action;
 };
+
+// A logical session is used only by the user who started it (AuthManager::ClaimSession).
+// A client may not name the user digest itself: MongoDB allows that only with the
+// `impersonate` action, which no role a Brook user can hold grants.
+Status CheckSessionOwner(OperationContext& op, AuthManager& mgr, const AuthSession& s) {
+  if (!op.lsid) return Status::OK();
+  if (op.lsid->view()["uid"]) {
+    return Status(ErrorCodes::kUnauthorized, "Unauthorized to set user digest in LogicalSessionId");
+  }
+  auto key = SessionCatalog::LsidKey(*op.lsid);
+  if (!key.ok()) return Status::OK();  // generic arguments already refused a bad lsid
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  return mgr.ClaimSession(key.value(), s.UserId(), now);
+}
 
 Status NotAuthorized(OperationContext& op, const CommandRequest& req) {
   return Status(ErrorCodes::kUnauthorized, "not authorized on " + std::string(op.db) +
@@ -263,6 +281,7 @@ Status CheckAuthorization(const CommandSpec& spec, OperationContext& op, const C
     return Status(ErrorCodes::kUnauthorized, "command " + std::string(name) + " requires authentication");
   }
   BROOK_RETURN_IF_ERROR(Refresh(op, *mgr, s));
+  BROOK_RETURN_IF_ERROR(CheckSessionOwner(op, *mgr, s));
 
   std::vector<Need> needs;
   if (name == "getMore" || name == "killCursors") {

@@ -1,6 +1,8 @@
 // createUser, updateUser, dropUser, dropAllUsersFromDatabase, usersInfo: MongoDB's
 // argument rules, errors and reply shapes over admin.system.users (auth_store.h).
 #include <algorithm>
+#include <memory>
+#include <optional>
 
 #include "auth/saslprep.h"
 #include "auth/scram.h"
@@ -12,6 +14,7 @@
 #include "commands/handlers.h"
 #include "commands/operation_context.h"
 #include "commands/server_options.h"
+#include "query/matcher.h"
 
 namespace brook::commands {
 namespace {
@@ -284,13 +287,25 @@ Status HandleUsersInfo(OperationContext& op, const CommandRequest& req, bson::Bu
   bool show_privileges = req.body["showPrivileges"].Truthy();
   auto scd = req.body["showCustomData"];
   bool show_custom_data = scd.missing() || scd.Truthy();
+  // filter: $match conditions on each user document as the reply shows it (MongoDB runs
+  // them as a $match stage after shaping the documents).
+  std::optional<bson::View> filter;
+  BROOK_RETURN_IF_ERROR(GetObject(req.body, "usersInfo", "filter", &filter));
+  std::unique_ptr<query::Matcher> matcher;
+  if (filter) {
+    auto m = query::Matcher::Parse(*filter, query::MatcherOptions{});
+    if (!m.ok()) return m.status();
+    matcher = std::move(m).value();
+  }
   reply->OpenArray("users");
   std::string scratch;
   size_t i = 0;
   for (const auto& u : users) {
-    reply->OpenDocument(bson::ArrayKey(i++, &scratch));
-    AppendUser(op, u, show_credentials, show_privileges, show_custom_data, reply);
-    reply->Close();
+    bson::Builder one;
+    AppendUser(op, u, show_credentials, show_privileges, show_custom_data, &one);
+    bson::Doc doc = one.Done();
+    if (matcher && !matcher->Matches(doc.view())) continue;
+    reply->AppendDocument(bson::ArrayKey(i++, &scratch), doc.view());
   }
   reply->Close();
   return Status::OK();

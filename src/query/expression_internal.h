@@ -1,8 +1,7 @@
 #pragma once
 // Internals shared by the expression operator files (expression_*.cpp): the operator
 // table, operand parsing helpers, the generic operator node classes, and numeric
-// helpers (including decimal128 arithmetic through the compiler's BID decimal type,
-// whose bytes are BSON's decimal128 bytes on x86-64 and aarch64).
+// helpers (decimal128 arithmetic is query/decimal.h).
 // Not a public API: only expression*.cpp, accumulator*.cpp and stage*.cpp include it.
 // Thread-safety: the operator table is built once and then only read.
 
@@ -13,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "query/decimal.h"
 #include "query/expression.h"
 #include "query/timezone.h"
 #include "util/status.h"
@@ -122,18 +122,9 @@ StatusWith<int64_t> DateMillisOf(const Value& v);
 StatusWith<TimeZone> TimeZoneOf(const Value& tz);
 
 // Numbers.
-typedef float Dec128 __attribute__((mode(TD)));
-inline Dec128 ToDec(bson::Decimal128 d) {
-  uint64_t w[2] = {d.low, d.high};
-  Dec128 r;
-  std::memcpy(&r, w, sizeof r);
-  return r;
-}
-inline bson::Decimal128 FromDec(Dec128 d) {
-  uint64_t w[2];
-  std::memcpy(w, &d, sizeof w);
-  return bson::Decimal128{w[0], w[1]};
-}
+using Dec128 = query::Dec128;
+inline Dec128 ToDec(bson::Decimal128 d) { return Dec128::FromBson(d); }
+inline bson::Decimal128 FromDec(Dec128 d) { return d.ToBson(); }
 Dec128 ElementToDec(const bson::Element& e);
 // Integral value of a number that fits int32 exactly (31-bit args of $substr etc.).
 bool ExactInt32(const Value& v, int32_t* out);

@@ -3,13 +3,12 @@
 // or creates a new one. The shared apply step is in update_tree.cpp; the array
 // operators are in update_array_modifiers.cpp.
 
-#include <decimal/decimal>
-
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 
 #include "bson/builder.h"
+#include "query/decimal.h"
 #include "query/path.h"
 #include "query/update_modifiers.h"
 
@@ -21,10 +20,19 @@ namespace {
 
 class SetModifier : public Modifier {
  public:
-  SetModifier(const bson::Element& v, bool insert_only) : value_(OwnValue(v)), insert_only_(insert_only) {}
+  SetModifier(const bson::Element& v, bool insert_only)
+      : owned_(OwnValue(v)), value_(owned_.view().first()), insert_only_(insert_only) {}
+  // $rename's set: `v` already lives in the document being updated (its arena or original
+  // bytes) for as long as the update. A copy owned by this modifier would not do: the
+  // document's nodes keep pointing at the value after $rename's local modifier is gone.
+  struct Borrow {};
+  SetModifier(Borrow, const bson::Element& v) : value_(v), insert_only_(false) {}
+  SetModifier(const SetModifier&) = delete;  // value_ may point into owned_
+  SetModifier& operator=(const SetModifier&) = delete;
+
   bool InsertOnly() const override { return insert_only_; }
   StatusWith<Outcome> UpdateExisting(Target& t, ApplyCtx& ctx) const override {
-    bson::Element v = value_.view().first();
+    bson::Element v = value_;
     if (t.node->kind == MutableNode::Kind::kValue && BinaryEqualValues(t.node->value, v)) {
       return Outcome::kNoOp;
     }
@@ -34,10 +42,11 @@ class SetModifier : public Modifier {
     t.node->SetValue(v);
     return Outcome::kUpdated;
   }
-  StatusWith<bson::Element> NewValue(ApplyCtx&) const override { return value_.view().first(); }
+  StatusWith<bson::Element> NewValue(ApplyCtx&) const override { return value_; }
 
  private:
-  bson::Doc value_;
+  bson::Doc owned_;  // empty when borrowing
+  bson::Element value_;
   bool insert_only_;
 };
 
@@ -81,27 +90,12 @@ int NumRank(bson::Type t) {
   }
 }
 
-std::decimal::decimal128 ToDec(const bson::Element& e) {
-  bson::Decimal128 d;
+Dec128 ToDec(const bson::Element& e) {
   switch (e.type()) {
-    case bson::Type::kDecimal128: d = e.Decimal(); break;
-    case bson::Type::kDouble: d = bson::Decimal128::FromDouble(e.Double()); break;
-    default: d = bson::Decimal128::FromInt64(e.NumberInt64()); break;
+    case bson::Type::kDecimal128: return Dec128::FromBson(e.Decimal());
+    case bson::Type::kDouble: return Dec128::FromBson(bson::Decimal128::FromDouble(e.Double()));
+    default: return Dec128::FromBson(bson::Decimal128::FromInt64(e.NumberInt64()));
   }
-  std::decimal::decimal128 out;
-  static_assert(sizeof(out) == 16);
-  uint64_t words[2] = {d.low, d.high};
-  std::memcpy(static_cast<void*>(&out), words, 16);
-  return out;
-}
-
-bson::Decimal128 FromDec(std::decimal::decimal128 v) {
-  uint64_t words[2];
-  std::memcpy(words, static_cast<const void*>(&v), 16);
-  bson::Decimal128 d;
-  d.low = words[0];
-  d.high = words[1];
-  return d;
 }
 
 // SafeNum semantics: int32 results widen to int64; int64 overflow is an error.
@@ -110,7 +104,7 @@ std::optional<bson::Doc> Arithmetic(bool mul, const bson::Element& a, const bson
   int rank = std::max(NumRank(a.type()), NumRank(b.type()));
   if (rank == 3) {
     auto x = ToDec(a), y = ToDec(b);
-    out.AppendDecimal128("", FromDec(mul ? x * y : x + y));
+    out.AppendDecimal128("", (mul ? x * y : x + y).ToBson());
   } else if (rank == 2) {
     double x = a.NumberDouble(), y = b.NumberDouble();
     out.AppendDouble("", mul ? x * y : x + y);
@@ -343,7 +337,7 @@ class RenameModifier : public Modifier {
       if (c.is_index) return DestinationError(dest, ctx);
     }
     if (!dest.node && dest.anchor && dest.anchor->IsArray()) return DestinationError(dest, ctx);
-    SetModifier set(ctx.doc->ValueOf(*cur), false);
+    SetModifier set(SetModifier::Borrow{}, ctx.doc->ValueOf(*cur));
     BROOK_RETURN_IF_ERROR(ApplyModifier(set, dest, ctx));
     auto& kids = parent->children;
     for (auto it = kids.begin(); it != kids.end(); ++it) {

@@ -98,6 +98,14 @@ const UCase kCases[] = {
     // $rename.
     {R"({"_id": 1, "a": 1, "c": 2})", R"({"u": {"$rename": {"a": "b"}}})", R"({"_id": 1, "c": 2, "b": 1})", DESC(R"({"b": 1})", R"(["a"])", "[]")},
     {R"({"_id": 1, "c": 2})", R"({"u": {"$rename": {"a": "b"}}})", R"({"_id": 1, "c": 2})", NODESC},
+    // Onto an existing field (fuzz/command_parse_fuzz: the renamed value used to point into
+    // a modifier freed before the document was written out: heap-use-after-free).
+    {R"({"_id": 1, "a": 1, "b": "x", "c": [1, 2, 3]})", R"({"u": {"$rename": {"c": "a"}}})",
+     R"({"_id": 1, "a": [1, 2, 3], "b": "x"})", DESC(R"({"a": [1, 2, 3]})", R"(["c"])", "[]")},
+    {R"({"_id": 1, "a": {"k": 1}, "s": "a string long enough to live on the heap, not inline"})",
+     R"({"u": {"$rename": {"s": "a.k"}}})",
+     R"({"_id": 1, "a": {"k": "a string long enough to live on the heap, not inline"}})",
+     DESC(R"({"a.k": "a string long enough to live on the heap, not inline"})", R"(["s"])", "[]")},
     {R"({"_id": 1, "a": {"x": 1}})", R"({"u": {"$rename": {"a.x": "b.y"}}})", R"({"_id": 1, "a": {}, "b": {"y": 1}})", DESC(R"({"b": {"y": 1}})", R"(["a.x"])", "[]")},
     // $push.
     {R"({"_id": 1, "arr": [1, 2, 3]})", R"({"u": {"$push": {"arr": 4}}})", R"({"_id": 1, "arr": [1, 2, 3, 4]})", DESC(R"({"arr.3": 4})", "[]", "[]")},

@@ -92,7 +92,7 @@ class Waiters {
   void WakePass();
   void Wake(const std::shared_ptr<Waiter>& w);
 
-  asio::io_context& io_;
+  [[maybe_unused]] asio::io_context& io_;  // kept for the constructor's contract; clang warns on unused fields
   std::function<bson::Timestamp()> durable_;
   std::atomic<bool> shutdown_{false};
   mutable std::mutex mu_;

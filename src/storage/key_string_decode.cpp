@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bson/builder.h"
+#include "bson/validate.h"
 #include "storage/key_string.h"
 #include "storage/key_string_internal.h"
 
@@ -96,12 +97,31 @@ Status DecodeNumber(Reader* r, uint8_t type, std::string_view key, bson::Builder
     return Status::OK();
   }
   const bool negative = type < ct::kNumericZero;
+  // A decimal that is not a double carries, after its double's bytes, 8 bytes of decimal
+  // continuation (key_string_decimal.cpp) when its decimal-continuation marker (DCM) says
+  // so. Without type bits the decoder cannot restore the decimal from it: it returns the
+  // double below, and skips the continuation so that what follows stays readable.
+  auto skip_continuation = [&]() -> Status {
+    auto cont = r->Raw(8);
+    return cont.ok() ? Status::OK() : Bad("truncated decimal continuation");
+  };
+  // Decimals beyond the double range are stored whole: normalized exponent and
+  // coefficient in BID's own layout, so they decode exactly.
+  auto raw_decimal = [&](uint64_t hi) -> Status {
+    auto lo = r->BigEndian(8, negative);
+    if (!lo.ok()) return lo.status();
+    b->AppendDecimal128(key, bson::Decimal128{lo.value(), hi | (negative ? 1ULL << 63 : 0)});
+    return Status::OK();
+  };
   if (type == ct::kNumericPositiveLargeMagnitude || type == ct::kNumericNegativeLargeMagnitude) {
     auto enc = r->BigEndian(8, negative);
     if (!enc.ok()) return enc.status();
-    // The encoder dropped the sign and the exponent's top bit, which is always 1 here.
-    double d = enc.value() == ~0ULL ? INFINITY
-                                    : std::bit_cast<double>((enc.value() >> 1) | (1ULL << 62));
+    const uint64_t e = enc.value();
+    if (e != ~0ULL && (e >> 63)) return raw_decimal(e & ~(1ULL << 63));
+    // The encoder dropped the sign and the exponent's top bit, which is always 1 here;
+    // the low bit is the DCM ("a continuation follows").
+    double d = e == ~0ULL ? INFINITY : std::bit_cast<double>((e >> 1) | (1ULL << 62));
+    if (e != ~0ULL && (e & 1)) BROOK_RETURN_IF_ERROR(skip_continuation());
     b->AppendDouble(key, negative ? -d : d);
     return Status::OK();
   }
@@ -111,11 +131,17 @@ Status DecodeNumber(Reader* r, uint8_t type, std::string_view key, bson::Builder
     uint64_t e = enc.value();
     double d;
     if ((e >> 62) == 3) {
+      // [2^-255, 1): two DCM bits.
       d = std::bit_cast<double>(e >> 2);
+      const uint64_t dcm = e & 3;
+      if (dcm == 1 || dcm == 3) BROOK_RETURN_IF_ERROR(skip_continuation());
     } else if ((e >> 62) != 0) {
-      d = std::ldexp(std::bit_cast<double>((e - (1ULL << 62)) >> 1), -256);
+      // Scaled by 2^256, one DCM bit.
+      const uint64_t scaled = e - (1ULL << 62);
+      d = std::ldexp(std::bit_cast<double>(scaled >> 1), -256);
+      if (scaled & 1) BROOK_RETURN_IF_ERROR(skip_continuation());
     } else {
-      return Bad("decimal below the smallest double is not decodable");
+      return raw_decimal(e);  // below the smallest double
     }
     b->AppendDouble(key, negative ? -d : d);
     return Status::OK();
@@ -132,8 +158,17 @@ Status DecodeNumber(Reader* r, uint8_t type, std::string_view key, bson::Builder
     AppendInteger(b, key, negative ? -v : v);
     return Status::OK();
   }
+  if (n == 8) {
+    // Only a decimal has an 8-byte integer part and a fraction: the continuation follows.
+    BROOK_RETURN_IF_ERROR(skip_continuation());
+    double d = static_cast<double>(hi.value() >> 1);
+    b->AppendDouble(key, negative ? -d : d);
+    return Status::OK();
+  }
   auto lo = r->BigEndian(static_cast<size_t>(8 - n), negative);
   if (!lo.ok()) return lo.status();
+  const uint64_t dcm = lo.value() & 3;
+  if (dcm == 1 || dcm == 3) BROOK_RETURN_IF_ERROR(skip_continuation());
   const int frac_bits = 8 * (8 - n);
   double integer = static_cast<double>(hi.value() >> 1);
   double fraction = std::ldexp(static_cast<double>(lo.value() & ~uint64_t{3}), -frac_bits);
@@ -261,7 +296,14 @@ StatusWith<bson::Doc> DecodeKeyString(std::string_view bytes) {
     BROOK_RETURN_IF_ERROR(DecodeValue(&r, type.value(), "", &b, 0));
     if (b.size() > 16 * 1024 * 1024) return Bad("decoded value too large");
   }
-  return b.Done();
+  bson::Doc out = b.Done();
+  // KeyString carries field names and strings as raw bytes: bytes from a client (a resume
+  // token) can hold names and strings that are not UTF-8, or a regex with bad flags. The
+  // result goes on as a bson::View (into replies, too), so it passes the same gate as
+  // client BSON (found by fuzz/resume_token_fuzz).
+  Status valid = bson::Validate(reinterpret_cast<const uint8_t*>(out.bytes().data()), out.bytes().size());
+  if (!valid.ok()) return Bad("the decoded value is not valid BSON: " + valid.reason());
+  return out;
 }
 
 }  // namespace brook::storage

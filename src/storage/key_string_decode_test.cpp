@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
+#include "bson/builder.h"
 #include "bson/compare.h"
 #include "bson/json.h"
 #include "storage/key_string.h"
@@ -36,6 +38,57 @@ TEST(KeyStringDecodeTest, RoundTripsEveryDecodableType) {
     ++want;
   }
   EXPECT_EQ(want, doc.value().end());
+}
+
+// Found with fuzz/bson_validate_fuzz: a decimal that is not a double is followed by 8
+// bytes of decimal continuation, which the decoder read as the next value's type byte,
+// so a resume token whose document key held such a decimal failed to decode (or decoded
+// into garbage). Decimals beyond the double range are stored whole and decode exactly.
+TEST(KeyStringDecodeTest, DecimalsKeepTheDecoderInStep) {
+  for (const char* dec : {"0.1", "-0.1", "12345678901234567890.123", "-98765432109876543210.5",
+                          "1.000000000000000000000000000000001", "3.14159265358979323846264338327950",
+                          "1E-400", "-1E-400", "1E+400", "-7.5E+6000", "1.5E-320", "0.30000000000000000001",
+                          "123456789012345678.9", "1E-300"}) {
+    std::string json = std::string(R"({"d": {"$numberDecimal": ")") + dec + R"("}, "after": "sentinel", "n": 7})";
+    auto doc = bson::FromJson(json);
+    ASSERT_TRUE(doc.ok()) << dec;
+    auto decoded = DecodeKeyString(EncodeAll(doc.value()));
+    ASSERT_TRUE(decoded.ok()) << dec << ": " << decoded.status().ToString();
+    auto it = decoded.value().view().begin();
+    bson::Element d = *it;
+    ++it;
+    EXPECT_EQ((*it).Str(), "sentinel") << dec;
+    ++it;
+    EXPECT_EQ((*it).NumberInt64(), 7) << dec;
+    // The value is the decimal itself (beyond the double range) or the double just
+    // toward zero from it: never on the other side, and as close as a double gets.
+    const double want = doc.value().view()["d"].NumberDouble();
+    const double got = d.NumberDouble();
+    if (std::isfinite(want) && want != 0) {
+      EXPECT_NEAR(got / want, 1.0, 1e-15) << dec;
+    } else {
+      EXPECT_EQ(bson::CompareValues(d, doc.value().view()["d"]), 0) << dec;
+    }
+  }
+}
+
+// Found by fuzz/resume_token_fuzz: KeyString holds names and strings as raw bytes, so a
+// client's resume token could decode into BSON whose field names or strings are not
+// UTF-8; the result now passes bson::Validate or the decode fails.
+TEST(KeyStringDecodeTest, NeverReturnsInvalidBson) {
+  for (int which = 0; which < 2; ++which) {
+    bson::Builder b;
+    b.OpenDocument("");
+    if (which == 0) {
+      b.AppendInt32("bad\xff", 1);  // field name
+    } else {
+      b.AppendString("k", "bad\xc3(");  // string value
+    }
+    b.Close();
+    auto decoded = DecodeKeyString(EncodeAll(b.Done()));
+    ASSERT_FALSE(decoded.ok()) << which;
+    EXPECT_EQ(decoded.status().code(), static_cast<int>(ErrorCodes::kFailedToParse));
+  }
 }
 
 TEST(KeyStringDecodeTest, DecodesARealMongoDBResumeToken) {

@@ -1,8 +1,9 @@
 'use strict';
 // Access control end to end (--auth): the localhost exception, SCRAM-SHA-1 and
 // SCRAM-SHA-256 logins through the Node driver and mongosh, wrong passwords (18), built-in
-// roles (13 for what a role lacks), change streams per scope, cursor ownership, user
-// management replies, saslSupportedMechs and speculativeAuthenticate in hello.
+// roles (13 for what a role lacks; backup, restore, hostManager, clusterManager too),
+// change streams per scope, cursor and session ownership, user management replies
+// (usersInfo filter), saslSupportedMechs and speculativeAuthenticate in hello.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -266,6 +267,96 @@ test('user management: usersInfo, duplicates, updates, drops', async () => {
   const dropped = await root.db('other').command({ createUser: 'o1', pwd: 'x', roles: [] })
     .then(() => root.db('other').command({ dropAllUsersFromDatabase: 1 }));
   assert.equal(dropped.n, 1);
+});
+
+test('usersInfo filter: $match conditions on the reply documents', async () => {
+  const root = await connect('admin', 'adminpw');
+  const test = root.db('test');
+  const names = (r) => r.users.map((x) => x.user).sort();
+  assert.deepEqual(names(await test.command({ usersInfo: 1, filter: { roles: { role: 'read', db: 'test' } } })),
+    ['reader']);
+  assert.deepEqual(names(await test.command({ usersInfo: 1, filter: { 'roles.role': { $in: ['read', 'readWrite'] } } })),
+    ['reader', 'writer']);
+  const sha1 = await root.db('admin').command({ usersInfo: { forAllDBs: true }, filter: { mechanisms: ['SCRAM-SHA-1'] } });
+  assert.deepEqual(names(sha1), ['sha1only']);
+  assert.deepEqual(names(await test.command({ usersInfo: ['reader', 'writer'], filter: { user: 'writer' } })), ['writer']);
+  await rejects(test.command({ usersInfo: 1, filter: 'reader' }), 14);
+  await rejects(test.command({ usersInfo: 1, filter: { $nope: 1 } }), 2);
+});
+
+test('backup, restore, hostManager and clusterManager: allowed and denied', async () => {
+  const root = await connect('admin', 'adminpw');
+  for (const role of ['backup', 'restore', 'hostManager', 'clusterManager']) {
+    await root.db('admin').command({ createUser: `${role}User`, pwd: 'pw', roles: [role] });
+  }
+  // backup: reads every database, the oplog and the user data; writes nothing.
+  const backup = await connect('backupUser', 'pw');
+  assert.equal((await backup.db('test').collection('c').find({}).toArray()).length, 10);
+  assert.ok(await backup.db('local').collection('oplog.rs').findOne({}));
+  assert.ok((await backup.db('admin').collection('system.users').find({}).toArray()).length >= 7);
+  const dbs = await backup.db('admin').command({ listDatabases: 1 });
+  assert.ok(dbs.databases.some((d) => d.name === 'test'));
+  await backup.db('admin').command({ serverStatus: 1 });
+  await rejects(backup.db('test').collection('c').insertOne({ _id: 'b' }), 13);
+  await rejects(backup.db('test').command({ dropDatabase: 1 }), 13);
+  await rejects(backup.db('admin').command({ setParameter: 1, cursorTimeoutMillis: 600000 }), 13);
+  assert.equal((await openStream(backup.db('test').collection('c')))?.code, 13);  // no changeStream action
+
+  // restore: creates and inserts (users too) but cannot read ordinary collections back.
+  const restore = await connect('restoreUser', 'pw');
+  await restore.db('restored').collection('r').insertOne({ _id: 1 });
+  await restore.db('restored').collection('r').createIndex({ a: 1 });
+  await restore.db('restored').command({ createUser: 'restoredUser', pwd: 'x', roles: [] });
+  const cols = await restore.db('restored').command({ listCollections: 1 });
+  assert.ok(cols.cursor.firstBatch.some((c) => c.name === 'r'));
+  await rejects(restore.db('restored').collection('r').findOne({}), 13);
+  await rejects(restore.db('restored').collection('r').deleteOne({ _id: 1 }), 13);
+  await rejects(restore.db('restored').command({ dropDatabase: 1 }), 13);
+  await rejects(restore.db('admin').command({ serverStatus: 1 }), 13);
+
+  // hostManager: server management, no data.
+  const host = await connect('hostManagerUser', 'pw');
+  await host.db('admin').command({ setParameter: 1, cursorTimeoutMillis: 600000 });
+  await host.db('admin').command({ fsync: 1 });
+  await rejects(host.db('test').collection('c').findOne({}), 13);
+  await rejects(host.db('admin').command({ serverStatus: 1 }), 13);
+  await rejects(host.db('admin').command({ getParameter: 1, cursorTimeoutMillis: 1 }), 13);
+  await rejects(host.db('admin').command({ replSetGetStatus: 1 }), 13);
+
+  // clusterManager: replication state and the config database, no user data.
+  const mgr = await connect('clusterManagerUser', 'pw');
+  const rs = await mgr.db('admin').command({ replSetGetStatus: 1 });
+  assert.equal(rs.ok, 1);
+  await mgr.db('admin').command({ getDefaultRWConcern: 1 });
+  await mgr.db('config').collection('settings').insertOne({ _id: 'fromManager' });
+  assert.ok(await mgr.db('config').collection('settings').findOne({ _id: 'fromManager' }));
+  await rejects(mgr.db('test').collection('c').findOne({}), 13);
+  await rejects(mgr.db('admin').command({ setParameter: 1, cursorTimeoutMillis: 600000 }), 13);
+  await rejects(mgr.db('admin').command({ serverStatus: 1 }), 13);
+
+  const builtins = await root.db('admin').command({ rolesInfo: 1, showBuiltinRoles: true });
+  for (const role of ['backup', 'restore', 'hostManager', 'clusterManager']) {
+    assert.ok(builtins.roles.some((r) => r.role === role && r.isBuiltin), role);
+  }
+});
+
+test('a logical session started by one user cannot be used by another', async () => {
+  const reader = await connect('reader', 'readpw', '&authSource=test');
+  const writer = await connect('writer', 'writepw', '&authSource=test');
+  const mine = reader.startSession();
+  assert.ok(await reader.db('test').collection('c').findOne({}, { session: mine }));
+  // A driver never sends another client's lsid; forge one as a hostile client could.
+  const forged = writer.startSession();
+  forged.serverSession.id = { id: mine.id.id };
+  const err = await writer.db('test').collection('c').findOne({}, { session: forged }).catch((e) => e);
+  assert.equal(err.code, 13);
+  assert.match(err.message, /started by another user/);
+  await rejects(writer.db('test').collection('w').insertOne({ forged: true }, { session: forged }), 13);
+  // The owner keeps using it, and the other user's own sessions work.
+  assert.ok(await reader.db('test').collection('c').findOne({}, { session: mine }));
+  await writer.db('test').collection('w').insertOne({ own: true });
+  await mine.endSession();
+  await forged.endSession();
 });
 
 test('user-defined roles: create, grant, revoke, rolesInfo, drop', async () => {

@@ -80,6 +80,42 @@ class AuthTest(unittest.TestCase):
                 stream.try_next()
         self.assertEqual(cm.exception.code, 13)
 
+    def test_backup_and_restore_roles(self):
+        self.root.admin.command("createUser", "dumper", pwd="dumperpw", roles=["backup"])
+        self.root.admin.command("createUser", "loader", pwd="loaderpw", roles=["restore"])
+        dumper = self.login("dumper", "dumperpw", "SCRAM-SHA-256", source="admin")
+        self.assertEqual(dumper.shop.items.count_documents({}), 5)
+        self.assertIsNotNone(dumper.local["oplog.rs"].find_one())
+        with self.assertRaises(OperationFailure) as cm:
+            dumper.shop.items.insert_one({"_id": "dumped"})
+        self.assertEqual(cm.exception.code, 13)
+        loader = self.login("loader", "loaderpw", "SCRAM-SHA-256", source="admin")
+        loader.restored.things.insert_one({"_id": 1})
+        with self.assertRaises(OperationFailure) as cm:
+            loader.restored.things.find_one()
+        self.assertEqual(cm.exception.code, 13)
+
+    def test_users_info_filter(self):
+        users = self.root.shop.command("usersInfo", 1, filter={"roles.role": "read"})["users"]
+        self.assertIn("clerk", [u["user"] for u in users])
+        self.assertTrue(all(any(r["role"] == "read" for r in u["roles"]) for u in users))
+        self.assertEqual(self.root.shop.command("usersInfo", 1, filter={"roles.role": "readWrite"})["users"], [])
+        self.assertEqual(self.root.shop.command("usersInfo", 1, filter={"user": "nobody"})["users"], [])
+
+    def test_session_of_another_user_is_refused(self):
+        self.root.shop.command("createUser", "other", pwd="otherpw", roles=["read"])
+        owner = self.login("clerk", "clerkpw", "SCRAM-SHA-256")
+        intruder = self.login("other", "otherpw", "SCRAM-SHA-256")
+        with owner.start_session() as mine:
+            self.assertIsNotNone(owner.shop.items.find_one(session=mine))
+            with intruder.start_session() as forged:
+                # Drivers never send another client's lsid; forge one as a hostile client could.
+                forged._server_session.session_id = dict(mine.session_id)
+                with self.assertRaises(OperationFailure) as cm:
+                    intruder.shop.items.find_one(session=forged)
+                self.assertEqual(cm.exception.code, 13)
+            self.assertIsNotNone(owner.shop.items.find_one(session=mine))
+
 
 def main():
     return run_suite("authpymongo", sys.modules[__name__],
