@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -244,6 +245,9 @@ TEST(GroupCommitTest, ReadModifyWriteWithRetriesLosesNoUpdate) {
           // A second, unshared key per unit: it must land only when the counter does.
           u->Put(Family::kRecords, "t" + std::to_string(t) + "/" + std::to_string(i), "1");
           u->AddOplog(Draft(t, i));
+          // Widen the read-to-commit window so the threads race on any machine load
+          // (the test's last check wants at least one conflict).
+          if (i % 8 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
           auto r = e->Commit(*u);
           if (r.ok()) break;
           ASSERT_EQ(r.status().code(), 112) << r.status().ToString();
