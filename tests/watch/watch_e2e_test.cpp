@@ -414,29 +414,35 @@ TEST_F(WatchE2E, InitialSyncOfMixedTypeIdsInterruptedMidCopyLosesNothing) {
   std::string out = dir_.File("out.jsonl"), ckpt = dir_.File("m.ckpt");
   // Small batches: many checkpoints to be interrupted between.
   args.insert(args.end(), {"--checkpoint", "file:" + ckpt, "--sink", "file:" + out, "--initial-sync",
-                           "--batch-size", "5"});
+                           "--batch-size", "2"});
   WatchProcess watch(args, dir_.File("watch.log"));
   std::set<std::string> interrupted_after;
+  auto last_id = [](const std::string& c, size_t at) { return c.substr(at, c.find('}', at) - at); };
+  auto lines = [&] {
+    std::string o = Slurp(out);
+    return static_cast<size_t>(std::count(o.begin(), o.end(), '\n'));
+  };
   for (int kill = 0; kill < 6; ++kill) {
     watch.Start();
-    // Kill -9 right after a copy checkpoint, later at each round so the interruptions
-    // land in different type brackets, while the copy is still going.
-    std::this_thread::sleep_for(std::chrono::milliseconds(450 * kill));
+    // Kill -9 right after a copy checkpoint past the next eighth of the copy: the
+    // interruptions are placed by progress, not by time (a quiet machine copies
+    // everything in well under a second), so they land in different type brackets.
+    const size_t past = (kill + 1) * want.size() / 8;
     std::string seen;
     size_t at = std::string::npos;
     bool done = false;
-    WaitFor(
-        [&] {
-          seen = Slurp(ckpt);
-          at = seen.find("\"lastId\"");
-          done = !seen.empty() && seen.find("initialSync") == std::string::npos;
-          return done || (at != std::string::npos &&
-                          !interrupted_after.count(seen.substr(at, seen.find('}', at) - at)));
-        },
-        10000);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      seen = Slurp(ckpt);
+      at = seen.find("\"lastId\"");
+      done = !seen.empty() && seen.find("initialSync") == std::string::npos;
+      if (done) break;
+      if (at != std::string::npos && lines() >= past && !interrupted_after.count(last_id(seen, at))) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     if (done || at == std::string::npos) break;  // the copy finished
     watch.Kill9();
-    interrupted_after.insert(seen.substr(at, seen.find('}', at) - at));
+    interrupted_after.insert(last_id(seen, at));
   }
   if (!watch.Running()) watch.Start();
   // The copy is done when the checkpoint moves on to streaming.
