@@ -63,6 +63,12 @@ StatusWith<int> ParseDayOfWeek(std::string_view op, std::string_view param, cons
                              "' value cannot be recognized as a day of a week: " + std::string(v.element().Str()));
 }
 
+// The `startOfWeek` argument: read only for unit "week", Sunday when not given.
+StatusWith<int> StartOfWeekArg(std::string_view op, Unit unit, bool given, const Value& v) {
+  if (unit != Unit::kWeek || !given) return 0;
+  return ParseDayOfWeek(op, "startOfWeek", v);
+}
+
 StatusWith<TimeZone> ZoneArg(std::string_view op, const Value& tz) {
   auto zone = TimeZoneOf(tz);
   if (!zone.ok() && zone.status().code() == 40485) {
@@ -192,12 +198,8 @@ StatusWith<Value> DateDiff(std::string_view op, std::vector<Value>& args, const 
   if (!unit.ok()) return unit.status();
   auto tz = ZoneArg(op, given[3] ? args[3] : Value());
   if (!tz.ok()) return tz.status();
-  int start_of_week = 0;
-  if (unit.value() == Unit::kWeek && given[4]) {
-    auto sow = ParseDayOfWeek(op, "startOfWeek", args[4]);
-    if (!sow.ok()) return sow.status();
-    start_of_week = sow.value();
-  }
+  auto start_of_week = StartOfWeekArg(op, unit.value(), given[4], args[4]);
+  if (!start_of_week.ok()) return start_of_week.status();
   if (unit.value() == Unit::kMillisecond) {
     int64_t diff;
     if (__builtin_sub_overflow(dates[1], dates[0], &diff)) return Status(5166308, "dateDiff overflowed");
@@ -217,8 +219,8 @@ StatusWith<Value> DateDiff(std::string_view op, std::vector<Value>& args, const 
       return Value::Int64(FloorDiv(local[1], len) - FloorDiv(local[0], len));
     }
     case Unit::kWeek: {
-      int64_t a = WeekStart(FloorDiv(local[0], kMsPerDay), start_of_week);
-      int64_t b = WeekStart(FloorDiv(local[1], kMsPerDay), start_of_week);
+      int64_t a = WeekStart(FloorDiv(local[0], kMsPerDay), start_of_week.value());
+      int64_t b = WeekStart(FloorDiv(local[1], kMsPerDay), start_of_week.value());
       return Value::Int64((b - a) / 7);
     }
     default: {
@@ -271,12 +273,8 @@ StatusWith<Value> DateTrunc(std::string_view op, std::vector<Value>& args, const
   }
   auto tz = ZoneArg(op, given[3] ? args[3] : Value());
   if (!tz.ok()) return tz.status();
-  int start_of_week = 0;
-  if (unit.value() == Unit::kWeek && given[4]) {
-    auto sow = ParseDayOfWeek(op, "startOfWeek", args[4]);
-    if (!sow.ok()) return sow.status();
-    start_of_week = sow.value();
-  }
+  auto start_of_week = StartOfWeekArg(op, unit.value(), given[4], args[4]);
+  if (!start_of_week.ok()) return start_of_week.status();
   if (!CalendarSafe(date.value())) return Status(5439000, "dateTrunc overflowed");
   const int64_t local = date.value() + tz.value().OffsetAt(date.value());
   // Bins are counted from 2000-01-01T00:00 local time (for weeks, from the first
@@ -296,7 +294,7 @@ StatusWith<Value> DateTrunc(std::string_view op, std::vector<Value>& args, const
     }
     default: {
       int64_t ref = ref_days * kMsPerDay;
-      if (unit.value() == Unit::kWeek) ref = (ref_days + (start_of_week - DayOfWeek(ref_days) + 7) % 7) * kMsPerDay;
+      if (unit.value() == Unit::kWeek) ref = (ref_days + (start_of_week.value() - DayOfWeek(ref_days) + 7) % 7) * kMsPerDay;
       int64_t span;
       if (__builtin_mul_overflow(bin, UnitMillis(unit.value()), &span)) {
         return Status(5439006, "dateTrunc unsupported binSize value");
