@@ -8,6 +8,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { MongoClient, Long } = require('mongodb');
 const { startBrookd } = require('./lib/brookd');
+const { openStream, take } = require('./lib/streams');
 
 const DB = 'cs_extra';
 let srv;
@@ -19,24 +20,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function freshDb() {
   seq += 1;
   return client.db(`${DB}_${seq}`);
-}
-
-// Collects `n` events (or fails after timeoutMs).
-async function take(cs, n, timeoutMs = 10000) {
-  const out = [];
-  const deadline = Date.now() + timeoutMs;
-  while (out.length < n) {
-    assert.ok(Date.now() < deadline, `timed out with ${out.length} of ${n} events`);
-    const ev = await cs.tryNext();
-    if (ev) out.push(ev);
-  }
-  return out;
-}
-
-async function openStream(target, pipeline = [], options = {}) {
-  const cs = target.watch(pipeline, { maxAwaitTimeMS: 200, ...options });
-  await cs.cursor.cursorInit();
-  return cs;
 }
 
 test.before(async () => {

@@ -10,6 +10,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { MongoClient } = require('mongodb');
 const { startBrookd } = require('./lib/brookd');
+const { openStream, take } = require('./lib/streams');
 
 let srv;
 let client;
@@ -18,24 +19,6 @@ let seq = 0;
 function freshColl() {
   seq += 1;
   return client.db('cs_many').collection(`c${seq}`);
-}
-
-// Collects `n` events (or fails after timeoutMs).
-async function take(cs, n, timeoutMs = 20000) {
-  const out = [];
-  const deadline = Date.now() + timeoutMs;
-  while (out.length < n) {
-    assert.ok(Date.now() < deadline, `timed out with ${out.length} of ${n} events`);
-    const ev = await cs.tryNext();
-    if (ev) out.push(ev);
-  }
-  return out;
-}
-
-async function openStream(target, pipeline = [], options = {}) {
-  const cs = target.watch(pipeline, { maxAwaitTimeMS: 200, ...options });
-  await cs.cursor.cursorInit();
-  return cs;
 }
 
 test.before(async () => {

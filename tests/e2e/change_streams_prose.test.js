@@ -9,6 +9,7 @@ const assert = require('node:assert/strict');
 const { MongoClient, Timestamp } = require('mongodb');
 const { decodeResumeToken } = require('mongodb-resumetoken-decoder');
 const { startBrookd } = require('./lib/brookd');
+const { openStream } = require('./lib/streams');
 
 const DB = 'cs_prose';
 let srv;
@@ -68,12 +69,6 @@ function lastCursorReply(m) {
 }
 
 // Opens a stream and runs its aggregate without iterating (as the unified runner does).
-async function openStream(target, pipeline = [], options = {}) {
-  const cs = target.watch(pipeline, { maxAwaitTimeMS: 200, ...options });
-  await cs.cursor.cursorInit();
-  return cs;
-}
-
 function assertTokenMatchesEvent(change) {
   const decoded = decodeResumeToken(change._id._data);
   assert.ok(decoded.timestamp.equals(change.clusterTime), 'token clusterTime equals the event clusterTime');

@@ -15,6 +15,7 @@ const assert = require('node:assert/strict');
 const { MongoClient, Long } = require('mongodb');
 const { decodeResumeToken } = require('mongodb-resumetoken-decoder');
 const { startBrookd } = require('./lib/brookd');
+const { take } = require('./lib/streams');
 const { Mongosh, steps, stepHelper } = require('./lib/mongosh');
 
 const TRANSFER_SECONDS = Number(process.env.TXN_TRANSFER_SECONDS || 60);
@@ -35,18 +36,6 @@ test.after(async () => {
 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// Collects `n` events (or fails after timeoutMs).
-async function take(cs, n, timeoutMs = 15000) {
-  const out = [];
-  const deadline = Date.now() + timeoutMs;
-  while (out.length < n) {
-    assert.ok(Date.now() < deadline, `timed out with ${out.length} of ${n} events`);
-    const ev = await cs.tryNext();
-    if (ev) out.push(ev);
-  }
-  return out;
-}
 
 function sameLsid(eventLsid, session) {
   return Buffer.from(eventLsid.id.buffer).equals(Buffer.from(session.id.id.buffer));
