@@ -9,6 +9,7 @@
 // every client is one connection, as 16 application processes would be.
 
 #include <mongoc/mongoc.h>
+#include <sys/epoll.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,15 +17,20 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <unistd.h>
 
+#include "raw_conn.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using bench::RawConn;
 
 struct Options {
   std::string uri = "mongodb://127.0.0.1:27017/?directConnection=true";
@@ -35,6 +41,7 @@ struct Options {
   bool insert_only = false;
   int server_pid = 0;  // when set (same machine), report the server's CPU per operation
   std::vector<bool> journal = {false, true};
+  bool wire = false;  // --client wire: one epoll thread speaking OP_MSG (raw_conn.h)
 };
 
 struct CellResult {
@@ -178,6 +185,158 @@ double ProcessCpuSeconds(int pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// --client wire: every client is its own connection with one request in flight, as
+// with the driver, but one epoll thread drives them all, so the generator's CPU stays
+// small next to the server's.
+class WireClient {
+ public:
+  WireClient(int index, Workload w, bool journal, int cell, int preloaded, const std::string& payload)
+      : w_(w), journal_(journal), preloaded_(preloaded), payload_(payload),
+        next_id_((int64_t{cell} << 48) | (int64_t{index} << 40)), seed_(static_cast<unsigned>(index * 7919 + 1)) {
+    std::random_device random;  // a fresh session per cell: txnNumbers restart at 1
+    for (int i = 0; i < 16; ++i) lsid_[i] = static_cast<uint8_t>(random());
+    lsid_[6] = static_cast<uint8_t>((lsid_[6] & 0x0f) | 0x40);  // a version-4 UUID
+    lsid_[8] = static_cast<uint8_t>((lsid_[8] & 0x3f) | 0x80);
+  }
+  RawConn& conn() { return conn_; }
+
+  bool SendNext() {
+    bson_t cmd;
+    bson_init(&cmd);
+    std::string sequence;
+    const char* sequence_name = nullptr;
+    if (w_ == Workload::kInsert) {
+      BSON_APPEND_UTF8(&cmd, "insert", "crud");
+      bson_t* doc = BCON_NEW("_id", BCON_INT64(next_id_++), "payload", BCON_UTF8(payload_.c_str()));
+      sequence.assign(reinterpret_cast<const char*>(bson_get_data(doc)), doc->len);
+      bson_destroy(doc);
+      sequence_name = "documents";
+    } else {
+      int64_t id = rand_r(&seed_) % preloaded_;
+      if (w_ == Workload::kFind) {
+        BSON_APPEND_UTF8(&cmd, "find", "crud");
+        bson_t filter;
+        BSON_APPEND_DOCUMENT_BEGIN(&cmd, "filter", &filter);
+        BSON_APPEND_INT64(&filter, "_id", id);
+        bson_append_document_end(&cmd, &filter);
+        BSON_APPEND_INT64(&cmd, "limit", 1);
+        BSON_APPEND_BOOL(&cmd, "singleBatch", true);
+      } else {
+        BSON_APPEND_UTF8(&cmd, "update", "crud");
+        bson_t* update = BCON_NEW("q", "{", "_id", BCON_INT64(id), "}", "u", "{", "$inc", "{", "n", BCON_INT32(1), "}", "}");
+        sequence.assign(reinterpret_cast<const char*>(bson_get_data(update)), update->len);
+        bson_destroy(update);
+        sequence_name = "updates";
+      }
+    }
+    if (w_ != Workload::kFind) {
+      BSON_APPEND_BOOL(&cmd, "ordered", true);
+      bson_t wc;
+      BSON_APPEND_DOCUMENT_BEGIN(&cmd, "writeConcern", &wc);
+      BSON_APPEND_INT32(&wc, "w", 1);
+      BSON_APPEND_BOOL(&wc, "j", journal_);
+      bson_append_document_end(&cmd, &wc);
+      BSON_APPEND_INT64(&cmd, "txnNumber", ++txn_number_);  // retryable writes, as drivers do
+    }
+    bson_t lsid;
+    BSON_APPEND_DOCUMENT_BEGIN(&cmd, "lsid", &lsid);
+    bson_append_binary(&lsid, "id", 2, BSON_SUBTYPE_UUID, lsid_, 16);
+    bson_append_document_end(&cmd, &lsid);
+    BSON_APPEND_UTF8(&cmd, "$db", "bench");
+    sent_ = Clock::now();
+    bool ok = conn_.Send(&cmd, sequence_name, sequence);
+    bson_destroy(&cmd);
+    return ok;
+  }
+
+  // Reads the reply to the request in flight; false (with a message) when it failed.
+  bool Finish(CellResult* out) {
+    bson_t reply;
+    if (!conn_.Receive(&reply)) {
+      std::fprintf(stderr, "%s: connection lost\n", Name(w_));
+      return false;
+    }
+    bson_iter_t it;
+    bool ok = bson_iter_init_find(&it, &reply, "ok") && bson_iter_as_double(&it) == 1.0 &&
+              !bson_iter_init_find(&it, &reply, "writeErrors") &&
+              !bson_iter_init_find(&it, &reply, "writeConcernError");
+    if (!ok) {
+      char* json = bson_as_relaxed_extended_json(&reply, nullptr);
+      std::fprintf(stderr, "%s failed: %s\n", Name(w_), json);
+      bson_free(json);
+      return false;
+    }
+    out->latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent_).count());
+    ++out->ops;
+    return true;
+  }
+
+ private:
+  RawConn conn_;
+  Workload w_;
+  bool journal_;
+  int preloaded_;
+  const std::string& payload_;
+  int64_t next_id_;
+  unsigned seed_;
+  uint8_t lsid_[16];
+  int64_t txn_number_ = 0;
+  Clock::time_point sent_;
+};
+
+std::pair<std::string, uint16_t> HostPort(const Options& opt) {
+  bson_error_t error;
+  mongoc_uri_t* uri = mongoc_uri_new_with_error(opt.uri.c_str(), &error);
+  if (!uri) {
+    std::fprintf(stderr, "bad --uri: %s\n", error.message);
+    std::exit(2);
+  }
+  const mongoc_host_list_t* h = mongoc_uri_get_hosts(uri);
+  std::pair<std::string, uint16_t> out{h->host, h->port};
+  mongoc_uri_destroy(uri);
+  return out;
+}
+
+void RunWireClients(const Options& opt, Workload w, bool journal, int cell, int preloaded,
+                    Clock::time_point deadline, std::vector<CellResult>* results) {
+  auto [host, port] = HostPort(opt);
+  std::string payload(static_cast<size_t>(std::max(0, opt.doc_size - 40)), 'x');
+  std::vector<std::unique_ptr<WireClient>> clients;
+  int ep = epoll_create1(0);
+  for (size_t i = 0; i < results->size(); ++i) {
+    clients.push_back(std::make_unique<WireClient>(static_cast<int>(i + 1), w, journal, cell, preloaded, payload));
+    if (!clients.back()->conn().Connect(host, port)) {
+      std::fprintf(stderr, "cannot connect to %s:%u\n", host.c_str(), port);
+      std::exit(1);
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = i;
+    epoll_ctl(ep, EPOLL_CTL_ADD, clients.back()->conn().fd(), &ev);
+  }
+  size_t in_flight = 0;
+  for (auto& c : clients) {
+    if (!c->SendNext()) std::exit(1);
+    ++in_flight;
+  }
+  epoll_event events[64];
+  bool draining = false;
+  while (in_flight > 0) {
+    int n = epoll_wait(ep, events, 64, 1000);
+    if (!draining && Clock::now() >= deadline) draining = true;
+    for (int k = 0; k < n; ++k) {
+      size_t i = events[k].data.u64;
+      if (!clients[i]->Finish(&(*results)[i])) std::exit(1);
+      --in_flight;
+      if (!draining) {
+        if (!clients[i]->SendNext()) std::exit(1);
+        ++in_flight;
+      }
+    }
+  }
+  ::close(ep);
+}
+
 void RunCell(const Options& opt, Workload w, int clients, bool journal, int preloaded) {
   static int cell = 0;
   ++cell;
@@ -187,11 +346,15 @@ void RunCell(const Options& opt, Workload w, int clients, bool journal, int prel
   std::vector<std::thread> threads;
   auto start = Clock::now();
   auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds));
-  for (int i = 0; i < clients; ++i) {
-    threads.emplace_back(RunClient, std::cref(opt), w, journal, i + 1, cell, preloaded, deadline,
-                         &results[i]);
+  if (opt.wire) {
+    RunWireClients(opt, w, journal, cell, preloaded, deadline, &results);
+  } else {
+    for (int i = 0; i < clients; ++i) {
+      threads.emplace_back(RunClient, std::cref(opt), w, journal, i + 1, cell, preloaded, deadline,
+                           &results[i]);
+    }
+    for (auto& t : threads) t.join();
   }
-  for (auto& t : threads) t.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   std::vector<double> all;
   uint64_t ops = 0;
@@ -272,13 +435,18 @@ int main(int argc, char** argv) {
     else if (a == "--insert-only") opt.insert_only = true;
     else if (a == "--server-pid") opt.server_pid = std::atoi(next().c_str());
     else if (a == "--j") opt.journal = {next() == "true"};
+    else if (a == "--client") opt.wire = next() == "wire";
     else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: crud_bench [--uri URI] [--seconds S] [--idle N] [--doc-size BYTES]\n"
           "                  [--clients N] [--insert-only] [--server-pid PID] [--j true|false]\n"
+          "                  [--client driver|wire]\n"
           "  --server-pid: the local brookd's pid; adds its CPU microseconds per operation\n"
           "                (and the benchmark's own, since both share the machine)\n"
-          "  --j: run the write cells with only this journal setting (default both)\n");
+          "  --j: run the write cells with only this journal setting (default both)\n"
+          "  --client driver|wire: the C driver, a thread per client (default), or one epoll\n"
+          "                thread speaking OP_MSG itself (bench/raw_conn.h), whose own CPU\n"
+          "                cost is a fraction of the driver's\n");
       return 0;
     } else {
       std::fprintf(stderr, "unknown flag %s (see --help)\n", a.c_str());

@@ -17,8 +17,8 @@
 // a plain wire-protocol header (IsTlsClientHello); with requireTLS a plain client's
 // first request is answered with an error saying TLS is required, then the connection
 // ends.
-// Thread-safety: all work happens on the connection's strand; Close() may be called from
-// any thread (it posts onto the strand).
+// Thread-safety: all work happens on the connection's I/O thread; Close() may be called from
+// any thread (it posts onto that thread).
 
 #include <cstdint>
 #include <memory>
@@ -75,7 +75,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   asio::ip::tcp::socket socket_;  // moved into tls_ when the client speaks TLS
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
-  asio::any_io_executor executor_;  // the connection's strand
+  asio::any_io_executor executor_;  // the connection's I/O thread
   asio::steady_timer deadline_;
   uint64_t deadline_generation_ = 0;
   bool deadline_armed_ = false;
@@ -86,7 +86,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t have_ = 0;
   Server& server_;
   commands::ClientInfo client_;
-  bool handling_ = false;  // a request is in HandleFrame; touched only on the socket's strand
+  bool handling_ = false;  // a request is in HandleFrame; touched only on the socket's I/O thread
 };
 
 }  // namespace brook::server

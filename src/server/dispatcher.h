@@ -13,7 +13,7 @@
 // complete reply (e.g. an empty batch). The dispatcher waits until the durable
 // watermark passes await_data.after or the deadline passes, then runs the handler again
 // with a fresh reply; once the deadline has passed the handler's reply is sent as is.
-// Thread-safety: Dispatch runs on the calling connection's strand; the Dispatcher itself
+// Thread-safety: Dispatch runs on the calling connection's I/O thread; the Dispatcher itself
 // is shared by all connections and holds no per-request state.
 
 #include <cstdint>

@@ -15,14 +15,28 @@
 #include "storage/engine.h"
 
 namespace brook::server {
+namespace {
+
+std::vector<std::unique_ptr<asio::io_context>> MakeIoContexts(const commands::ServiceContext& service) {
+  int threads = service.options ? service.options->io_threads : 0;
+  if (threads <= 0) threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  // Concurrency hint 1: each context is run by exactly one thread (other threads still
+  // post to it, e.g. Close() and the Waiters' wake-ups, which stays safe).
+  for (int i = 0; i < threads; ++i) ios.push_back(std::make_unique<asio::io_context>(1));
+  return ios;
+}
+
+}  // namespace
 
 Server::Server(commands::ServiceContext& service)
     : service_(service),
-      waiters_(io_, [&service] {
+      ios_(MakeIoContexts(service)),
+      waiters_(*ios_[0], [&service] {
         return service.engine ? service.engine->durable() : bson::Timestamp{};
       }),
       dispatcher_(service, waiters_),
-      signals_(io_, SIGINT, SIGTERM) {
+      signals_(listener_io_, SIGINT, SIGTERM) {
   // The tailer decodes the new durable entries on its own thread, then runs the wake pass
   // again for the change streams it routed them to.
   changestream::OplogTailer* tailer = service_.change_stream_tailer;
@@ -66,7 +80,7 @@ Status Server::Listen() {
     }
     // Port 0 asks the first bind for a free port; the others then take the same one.
     asio::ip::tcp::endpoint ep(address, static_cast<uint16_t>(bound_port_ ? bound_port_ : port));
-    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(asio::make_strand(io_));
+    auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(listener_io_);
     acceptor->open(ep.protocol(), ec);
     if (!ec) acceptor->set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
     if (!ec && address.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
@@ -82,6 +96,10 @@ Status Server::Listen() {
   return Status::OK();
 }
 
+asio::io_context& Server::NextIoContext() {
+  return *ios_[next_io_.fetch_add(1, std::memory_order_relaxed) % ios_.size()];
+}
+
 asio::awaitable<void> Server::AcceptLoop(asio::ip::tcp::acceptor& acceptor) {
   commands::ServerStats* stats = service_.stats;
   const int64_t max_conns = service_.options ? service_.options->max_conns : 10000;
@@ -89,7 +107,7 @@ asio::awaitable<void> Server::AcceptLoop(asio::ip::tcp::acceptor& acceptor) {
   for (;;) {
     std::error_code ec;
     asio::ip::tcp::socket socket = co_await acceptor.async_accept(
-        asio::make_strand(io_), asio::redirect_error(asio::use_awaitable, ec));
+        NextIoContext(), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (shutting_down_.load() || ec == asio::error::operation_aborted) co_return;
       // E.g. EMFILE: keep serving the connections we have. The refused connection stays
@@ -141,8 +159,8 @@ asio::awaitable<void> Server::AcceptLoop(asio::ip::tcp::acceptor& acceptor) {
       std::lock_guard lock(mu_);
       connections_[id] = conn;
     }
-    // On the socket's own strand, so socket operations, Close() and the connection's
-    // Waiters timers all share one executor.
+    // On the socket's own I/O thread, so socket operations, Close() and the connection's
+    // Waiters timers all share one executor run by one thread.
     asio::co_spawn(conn->socket_executor(), Connection::Run(conn), asio::detached);
     if (shutting_down_.load()) conn->Close();
   }
@@ -196,11 +214,14 @@ void Server::Run() {
   });
   for (auto& acceptor : acceptors_) asio::co_spawn(acceptor->get_executor(), AcceptLoop(*acceptor), asio::detached);
 
-  int threads = service_.options ? service_.options->io_threads : 0;
-  if (threads <= 0) threads = std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
-  auto guard = asio::make_work_guard(io_);
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::thread> pool;
-  for (int i = 0; i < threads; ++i) pool.emplace_back([this] { io_.run(); });
+  guards.push_back(asio::make_work_guard(listener_io_));
+  pool.emplace_back([this] { listener_io_.run(); });
+  for (auto& io : ios_) {
+    guards.push_back(asio::make_work_guard(*io));
+    pool.emplace_back([io = io.get()] { io->run(); });
+  }
 
   std::unique_lock lock(mu_);
   // Meanwhile this thread reaps idle cursors, as MongoDB's clientCursorMonitor does every
@@ -237,8 +258,9 @@ void Server::Run() {
   // Let in-flight replies finish, but never hang on a stuck client.
   cv_.wait_for(lock, std::chrono::seconds(3), [this] { return connections_.empty(); });
   lock.unlock();
-  guard.reset();
-  io_.stop();
+  for (auto& g : guards) g.reset();
+  listener_io_.stop();
+  for (auto& io : ios_) io->stop();
   for (auto& t : pool) t.join();
   Log('I', "NETWORK", 4784905, "signalProcessing", "Shutting down the global connection pool");
 }

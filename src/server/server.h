@@ -1,11 +1,14 @@
 #pragma once
-// The network server: an Asio listener, one coroutine per connection, an io_context run
-// by a pool of threads, and graceful shutdown.
+// The network server: an Asio listener, one coroutine per connection, one io_context per
+// I/O thread, and graceful shutdown.
 //
-// Owns: the acceptor, the live connections, the Dispatcher and the Waiters. Every
-// connection runs on its own strand, so one connection's handlers never run
-// concurrently while different connections run in parallel. Handlers are synchronous
-// and short; anything that waits goes through Waiters and never holds a thread.
+// Owns: the acceptor, the live connections, the Dispatcher and the Waiters. A new
+// connection is pinned to one I/O thread (round robin) and lives there: its handlers run
+// on that thread only, so they never run concurrently, and no request is handed from the
+// thread that saw the socket ready to another one (a shared io_context run by a pool
+// costs futex wake-ups and context switches on every request). Handlers are synchronous
+// and short; anything that waits goes through Waiters and never holds a thread. The only
+// blocking a handler does is the group commit, which other threads complete.
 // Shutdown (SIGINT/SIGTERM or Shutdown()): stop accepting, wake every waiter, close
 // every connection, let in-flight replies finish for a short grace period, stop the
 // io threads. The caller then closes the storage engine.
@@ -63,13 +66,20 @@ class Server {
   // One pass of the time-based pre-image removal (changestream/pre_image_retention.h).
   void ExpirePreImages();
   asio::awaitable<void> AcceptLoop(asio::ip::tcp::acceptor& acceptor);
+  // The I/O thread the next accepted connection is pinned to.
+  asio::io_context& NextIoContext();
 
   commands::ServiceContext& service_;
-  asio::io_context io_;
+  // The acceptors and the signal set, on a thread of their own so that a long request on
+  // an I/O thread never delays accepting new connections.
+  asio::io_context listener_io_{1};
+  // One per I/O thread.
+  std::vector<std::unique_ptr<asio::io_context>> ios_;
+  std::atomic<size_t> next_io_{0};
   std::unique_ptr<asio::ssl::context> tls_context_;
   Waiters waiters_;
   Dispatcher dispatcher_;
-  // One per --bind_ip address, all on the same port; each on its own strand.
+  // One per --bind_ip address, all on the same port, all on the listener thread.
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
   asio::signal_set signals_;
   int bound_port_ = 0;

@@ -14,12 +14,13 @@
 //     at shutdown.
 //
 // Mechanism: a waiter is a coroutine suspended on its own asio::steady_timer, set to its
-// deadline, on the connection's executor (a strand). It registers itself in one list,
-// then checks its condition, then waits; so no wake-up can fall between check and wait.
+// deadline, on the connection's executor (one I/O thread, or a strand in tests). It
+// registers itself in one list, then checks its condition, then waits; so no wake-up can
+// fall between check and wait.
 // The storage engine calls OnWatermarksMoved() from its sync thread once per WAL sync
 // (never per commit); it runs the wake pass right there: read the durable watermark
 // once and, for every waiter now satisfied, post timer.cancel() to that waiter's own
-// executor (timers are not thread-safe, so they are only touched from their strand).
+// executor (timers are not thread-safe, so they are only touched from their executor).
 // The woken coroutine re-checks its condition and returns. Commits never reach this
 // code; the number of waiters only matters in the pass, on the sync thread. Waiters on
 // a signal (change streams armed at the tailer's head) are kept apart, indexed by their
@@ -28,7 +29,7 @@
 // that j:true writers wait behind nor the tailer.
 //
 // Thread-safety: all methods are thread-safe. Coroutine methods must be awaited from a
-// coroutine running on a strand (each connection runs on its own strand).
+// coroutine running on a serial executor (each connection runs on its own I/O thread).
 
 #include <atomic>
 #include <chrono>
