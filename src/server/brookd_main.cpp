@@ -50,6 +50,7 @@ struct CliValues {
   std::string logpath;
   std::vector<std::string> set_parameters;
   int64_t max_conns = 10000;
+  int io_threads = 0;  // 0: one per core, at least 2
   bool auth = false;
   bool bind_ip_all = false;
   bool insecure = false;
@@ -65,12 +66,12 @@ struct CliValues {
 
 
 // Reads a YAML config. Keys are the flag names (port, bind_ip, bind_ip_all, dbpath,
-// replSet, advertise, oplogSizeMB, logpath, maxConns, maxMessageSizeBytes, auth,
+// replSet, advertise, oplogSizeMB, logpath, maxConns, ioThreads, maxMessageSizeBytes, auth,
 // insecure, tlsMode, tlsCertificateKeyFile, tlsCertificateKeyFilePassword, tlsCAFile,
 // tlsAllowConnectionsWithoutCertificates, tlsAllowInvalidCertificates,
 // tlsDisabledProtocols, setParameter: {name: value}); MongoDB's nested spelling
 // (net.port, net.bindIp, net.bindIpAll, net.maxIncomingConnections, net.tls.mode,
-// net.tls.certificateKeyFile, net.tls.certificateKeyFilePassword, net.tls.CAFile,
+// net.ioThreads, net.tls.certificateKeyFile, net.tls.certificateKeyFilePassword, net.tls.CAFile,
 // net.tls.allowConnectionsWithoutCertificates, net.tls.allowInvalidCertificates,
 // net.tls.disabledProtocols, storage.dbPath, replication.replSetName,
 // replication.oplogSizeMB, systemLog.path, security.authorization) is accepted too.
@@ -93,6 +94,7 @@ Status LoadConfig(const std::string& path, CliValues* v, std::map<std::string, s
     get(root["oplogSizeMB"], &v->oplog_size_mb);
     get(root["logpath"], &v->logpath);
     get(root["maxConns"], &v->max_conns);
+    get(root["ioThreads"], &v->io_threads);
     get(root["bind_ip_all"], &v->bind_ip_all);
     get(root["insecure"], &v->insecure);
     get(root["maxMessageSizeBytes"], &v->max_message_size_bytes);
@@ -108,6 +110,7 @@ Status LoadConfig(const std::string& path, CliValues* v, std::map<std::string, s
       get(net["bindIp"], &v->bind_ip);
       get(net["bindIpAll"], &v->bind_ip_all);
       get(net["maxIncomingConnections"], &v->max_conns);
+      get(net["ioThreads"], &v->io_threads);
       get(net["maxMessageSizeBytes"], &v->max_message_size_bytes);
       if (auto tls = net["tls"]) {
         get(tls["mode"], &v->tls_mode);
@@ -190,6 +193,7 @@ bson::Doc ParsedOptions(const CliValues& v, const std::map<std::string, std::str
   b.AppendString("bindIp", v.bind_ip);
   b.AppendInt32("port", v.port);
   b.AppendInt64("maxIncomingConnections", v.max_conns);
+  if (v.io_threads > 0) b.AppendInt32("ioThreads", v.io_threads);
   b.AppendInt64("maxMessageSizeBytes", v.max_message_size_bytes);
   if (v.tls_mode != "disabled") {
     // Never the key password: getCmdLineOpts is readable by monitoring users.
@@ -250,6 +254,10 @@ int Main(int argc, char** argv) {
   app.add_option("--maxConns", v.max_conns,
                  "maximum simultaneous connections; a connection over it is closed at once")
       ->default_val(10000);
+  app.add_option("--ioThreads", v.io_threads,
+                 "network threads; each connection is served by one of them, assigned round robin "
+                 "(0: one per core, at least 2)")
+      ->default_val(0);
   app.add_option("--maxMessageSizeBytes", v.max_message_size_bytes,
                  "largest message a client may send (1024 to 48000000); a larger one is answered with "
                  "BSONObjectTooLarge and skipped. Related limits are server parameters: "
@@ -302,6 +310,7 @@ int Main(int argc, char** argv) {
     if (!given("--oplogSizeMB")) v.oplog_size_mb = from_file.oplog_size_mb;
     if (!given("--logpath")) v.logpath = from_file.logpath;
     if (!given("--maxConns")) v.max_conns = from_file.max_conns;
+    if (!given("--ioThreads")) v.io_threads = from_file.io_threads;
     if (!given("--auth")) v.auth = from_file.auth;
     // An address given on the command line beats the file's bindIpAll too.
     if (!given("--bind_ip_all") && !given("--bind_ip")) v.bind_ip_all = from_file.bind_ip_all;
@@ -331,6 +340,10 @@ int Main(int argc, char** argv) {
   }
   if (v.port < 0 || v.port > 65535) {
     std::cerr << "brookd: --port must be between 0 and 65535\n";
+    return 2;
+  }
+  if (v.io_threads < 0 || v.io_threads > 256) {
+    std::cerr << "brookd: --ioThreads must be between 0 and 256\n";
     return 2;
   }
   if (v.max_conns <= 0 || v.oplog_size_mb <= 0) {
@@ -383,6 +396,7 @@ int Main(int argc, char** argv) {
   options.config_file = v.config;
   options.logpath = v.logpath;
   options.max_conns = v.max_conns;
+  options.io_threads = v.io_threads;
   options.auth = v.auth;
   options.insecure = v.insecure;
   options.max_message_size_bytes = v.max_message_size_bytes;

@@ -346,6 +346,7 @@ test('the limits from a YAML config agree with the flags', async () => {
     '  bindIpAll: true',  // the command line's --bind_ip (from startBrookd) wins
     '  maxIncomingConnections: 77',
     '  maxMessageSizeBytes: 8192',
+    '  ioThreads: 3',
     'setParameter:',
     '  maxOpenChangeStreams: 1',
     '  messageReceiveTimeoutMillis: 700',
@@ -359,6 +360,15 @@ test('the limits from a YAML config agree with the flags', async () => {
       const opts = await admin.command({ getCmdLineOpts: 1 });
       assert.equal(opts.parsed.net.bindIp, '127.0.0.1');
       assert.equal(opts.parsed.net.maxIncomingConnections, 77);
+      assert.equal(opts.parsed.net.ioThreads, 3);
+      // Connections are pinned to the 3 threads round robin: 7 more, all served at once.
+      const extra = await Promise.all(Array.from({ length: 7 }, () => new MongoClient(srv.directUri, { serverSelectionTimeoutMS: 10000 }).connect()));
+      try {
+        const pings = await Promise.all(extra.map((c) => c.db('admin').command({ ping: 1 })));
+        assert.ok(pings.every((p) => p.ok === 1));
+      } finally {
+        await Promise.all(extra.map((c) => c.close()));
+      }
       const status = await admin.command({ serverStatus: 1 });
       assert.equal(status.connections.current + status.connections.available, 77);
       const params = await admin.command({ getParameter: 1, maxOpenChangeStreams: 1, messageReceiveTimeoutMillis: 1 });
