@@ -70,11 +70,13 @@ class Server {
   asio::io_context& NextIoContext();
 
   commands::ServiceContext& service_;
-  // The acceptors and the signal set, on a thread of their own so that a long request on
-  // an I/O thread never delays accepting new connections.
-  asio::io_context listener_io_{1};
   // One per I/O thread.
   std::vector<std::unique_ptr<asio::io_context>> ios_;
+  // The acceptors and the signal set, on a thread of their own so that a long request on
+  // an I/O thread never delays accepting new connections. Declared after ios_, so it is
+  // destroyed first: a pending accept holds a socket made for one of ios_, whose socket
+  // service must outlive that operation.
+  asio::io_context listener_io_{1};
   std::atomic<size_t> next_io_{0};
   std::unique_ptr<asio::ssl::context> tls_context_;
   Waiters waiters_;
