@@ -30,48 +30,93 @@ void Waiters::OnWatermarksMoved() {
   WakePass();
 }
 
-void Waiters::Wake(const std::shared_ptr<Waiter>& w) {
-  // Called with mu_ held. The cancel runs on the waiter's own strand.
+// The waiters one pass wakes, grouped by executor: one post per I/O thread instead of one
+// per waiter (a sync can satisfy every j:true writer at once, and an event can raise a
+// thousand streams' signals).
+class Waiters::WakeBatch {
+ public:
+  void Add(const std::shared_ptr<Waiter>& w) {
+    auto ex = w->timer.get_executor();
+    for (auto& [group_ex, group] : groups_) {
+      if (group_ex == ex) {
+        group.push_back(w);
+        return;
+      }
+    }
+    groups_.emplace_back(std::move(ex), std::vector<std::shared_ptr<Waiter>>{w});
+  }
+  // Called after mu_ is released, to keep the lock short.
+  void Post() {
+    for (auto& [ex, group] : groups_) {
+      asio::post(ex, [group = std::move(group)] {
+        for (const auto& w : group) w->timer.cancel();
+      });
+    }
+    groups_.clear();
+  }
+
+ private:
+  std::vector<std::pair<asio::any_io_executor, std::vector<std::shared_ptr<Waiter>>>> groups_;
+};
+
+void Waiters::Wake(const std::shared_ptr<Waiter>& w, WakeBatch* batch) {
+  // Called with mu_ held. The cancel runs on the waiter's own executor.
   if (w->woken) return;
   w->woken = true;
-  asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+  batch->Add(w);
 }
 
 void Waiters::WakePass() {
   bson::Timestamp durable = durable_();
-  std::lock_guard lock(mu_);
-  for (const auto& w : waiters_) {
-    if (w->Satisfied(durable)) Wake(w);
+  WakeBatch batch;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& w : waiters_) {
+      if (w->Satisfied(durable)) Wake(w, &batch);
+    }
   }
+  batch.Post();
 }
 
 void Waiters::OnSignalsRaised(const std::vector<const std::atomic<bool>*>& signals) {
-  std::lock_guard lock(mu_);
-  for (const std::atomic<bool>* s : signals) {
-    auto [first, last] = by_signal_.equal_range(s);
-    for (auto it = first; it != last; ++it) {
-      if (s->load()) Wake(it->second);
+  WakeBatch batch;
+  {
+    std::lock_guard lock(mu_);
+    for (const std::atomic<bool>* s : signals) {
+      auto [first, last] = by_signal_.equal_range(s);
+      for (auto it = first; it != last; ++it) {
+        if (s->load()) Wake(it->second, &batch);
+      }
     }
   }
+  batch.Post();
 }
 
 void Waiters::Shutdown() {
   shutdown_.store(true);
-  std::lock_guard lock(mu_);
-  for (const auto& w : waiters_) Wake(w);
-  for (const auto& w : signalled_) Wake(w);
+  WakeBatch batch;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& w : waiters_) Wake(w, &batch);
+    for (const auto& w : signalled_) Wake(w, &batch);
+  }
+  batch.Post();
 }
 
 void Waiters::Interrupt(int64_t tag) {
   if (tag == 0) return;
-  std::lock_guard lock(mu_);
-  for (auto* list : {&waiters_, &signalled_}) {
-    for (const auto& w : *list) {
-      if (w->tag != tag) continue;
-      w->interrupted = true;
-      Wake(w);
+  WakeBatch batch;
+  {
+    std::lock_guard lock(mu_);
+    for (auto* list : {&waiters_, &signalled_}) {
+      for (const auto& w : *list) {
+        if (w->tag != tag) continue;
+        w->interrupted = true;
+        Wake(w, &batch);
+      }
     }
   }
+  batch.Post();
 }
 
 size_t Waiters::size() const {

@@ -19,8 +19,9 @@
 // fall between check and wait.
 // The storage engine calls OnWatermarksMoved() from its sync thread once per WAL sync
 // (never per commit); it runs the wake pass right there: read the durable watermark
-// once and, for every waiter now satisfied, post timer.cancel() to that waiter's own
-// executor (timers are not thread-safe, so they are only touched from their executor).
+// once and, for every waiter now satisfied, cancel its timer on its own executor (timers
+// are not thread-safe, so they are only touched from their executor), with one post per
+// executor for all the waiters the pass woke there.
 // The woken coroutine re-checks its condition and returns. Commits never reach this
 // code; the number of waiters only matters in the pass, on the sync thread. Waiters on
 // a signal (change streams armed at the tailer's head) are kept apart, indexed by their
@@ -86,12 +87,15 @@ class Waiters {
 
  private:
   struct Waiter;
+  class WakeBatch;
   asio::awaitable<bool> Wait(std::optional<bson::Timestamp> target, bool strictly_after,
                              std::optional<Clock::time_point> deadline, int64_t tag,
                              std::shared_ptr<const std::atomic<bool>> cancelled,
                              std::shared_ptr<const std::atomic<bool>> signal = nullptr);
   void WakePass();
-  void Wake(const std::shared_ptr<Waiter>& w);
+  // Marks `w` woken and adds it to `batch`, whose Post() then cancels its timer on its
+  // executor. Call with mu_ held.
+  void Wake(const std::shared_ptr<Waiter>& w, WakeBatch* batch);
 
   [[maybe_unused]] asio::io_context& io_;  // kept for the constructor's contract; clang warns on unused fields
   std::function<bson::Timestamp()> durable_;
