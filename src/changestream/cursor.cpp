@@ -73,19 +73,22 @@ Status ChangeStreamCursor::RunStages(ChangeEvent event) {
   // Stages 4-11.
   StreamItem item;
   item.event = std::move(event);
-  std::vector<StreamItem> out;
-  BROOK_RETURN_IF_ERROR(RunEventStages(stages_, 0, std::move(item), &out));
-  for (auto& o : out) pending_.push_back(std::move(o));
+  stage_out_.clear();  // reused: its capacity stays
+  BROOK_RETURN_IF_ERROR(RunEventStages(stages_, 0, std::move(item), &stage_out_));
+  for (auto& o : stage_out_) pending_.push_back(std::move(o));
+  stage_out_.clear();
   return Status::OK();
 }
 
 Status ChangeStreamCursor::ProcessEntry(std::string_view raw) {
-  bson::Doc entry_doc{std::string(raw)};
-  auto entry = ParseOplogEntry(entry_doc);
+  // The entry is read in place: stage 3 copies into the event whatever it keeps, so
+  // nothing refers to `raw` once this returns.
+  auto entry = ParseOplogEntry(bson::View(raw.data()));
   if (!entry.ok()) return entry.status();
   // Stages 1-3.
   if (!match_->Matches(entry.value())) return Status::OK();
-  std::vector<OplogEntry> ops;
+  std::vector<OplogEntry>& ops = ops_;  // reused: its capacity stays
+  ops.clear();
   BROOK_RETURN_IF_ERROR(unwind_->Unwind(entry.value(), &ops));
   for (const auto& op : ops) {
     auto event = transform_->Transform(op);

@@ -120,6 +120,10 @@ class ChangeStreamCursor {
 
   bson::Timestamp next_ts_;  // the next oplog timestamp to read (inclusive)
   std::deque<StreamItem> pending_;
+  // Scratch reused from event to event (their capacity stays): stage 2's operations and
+  // what stages 4-11 make of one event.
+  std::vector<OplogEntry> ops_;
+  std::vector<StreamItem> stage_out_;
   ResumeToken pbrt_ = ResumeToken::HighWaterMark({});
   bool invalidated_ = false;
   Status error_;

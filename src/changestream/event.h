@@ -106,6 +106,10 @@ struct ChangeEvent {
     token_data = data;
     token = ResumeToken::FromData(data);
   }
+  void SetToken(ResumeTokenData&& data) {
+    token = ResumeToken::FromData(data);
+    token_data = std::move(data);
+  }
   // The event in MongoDB's field order. `show_expanded` adds collectionUUID,
   // operationDescription and (in updateDescription, already built) disambiguatedPaths.
   bson::Doc ToBson(bool show_expanded) const;

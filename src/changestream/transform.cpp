@@ -3,6 +3,8 @@
 // which event field, the operationDescription of each DDL event, and the token's event
 // identifier ({operationType, documentKey} or {operationType, operationDescription}).
 
+#include <algorithm>
+
 #include "bson/builder.h"
 #include "changestream/stages.h"
 
@@ -189,11 +191,12 @@ Status UnwindOperations(const OplogEntry& entry, std::vector<OplogEntry>* out) {
 }
 
 Status UnwindTransactionStage::Unwind(const OplogEntry& entry, std::vector<OplogEntry>* out) const {
-  std::vector<OplogEntry> all;
-  BROOK_RETURN_IF_ERROR(UnwindOperations(entry, &all));
-  for (auto& op : all) {
-    if (predicate_->MatchesOperation(op)) out->push_back(op);
-  }
+  // Unwound straight into `out`, then the operations out of scope are dropped.
+  size_t first = out->size();
+  BROOK_RETURN_IF_ERROR(UnwindOperations(entry, out));
+  auto kept = std::remove_if(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
+                             [&](const OplogEntry& op) { return !predicate_->MatchesOperation(op); });
+  out->erase(kept, out->end());
   return Status::OK();
 }
 
@@ -288,7 +291,7 @@ StatusWith<std::optional<ChangeEvent>> TransformStage::Transform(const OplogEntr
   token.uuid = op.uuid;
   if (ev.operation_type == "dropDatabase") token.uuid.reset();
   token.event_identifier = EventIdentifier(ev.operation_type, ev.document_key, ev.operation_description);
-  ev.SetToken(token);
+  ev.SetToken(std::move(token));
   return std::optional<ChangeEvent>(std::move(ev));
 }
 
