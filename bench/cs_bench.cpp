@@ -626,6 +626,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> tokens = WriteAndCollectTokens(opt, max_back + 1);
     std::printf("\n| events back | first event (ms) | all events (ms) |  events/s | srv us/event |\n");
     std::printf("|-------------|------------------|-----------------|-----------|--------------|\n");
+    std::fflush(stdout);  // the header marks the end of the write phase (for a profiler)
     for (int k : opt.resume) {
       if (k > 0) ResumeCell(opt, tokens, k);
     }
