@@ -75,7 +75,9 @@ Status ChangeStreamCursor::RunStages(ChangeEvent event) {
   item.event = std::move(event);
   stage_out_.clear();  // reused: its capacity stays
   BROOK_RETURN_IF_ERROR(RunEventStages(stages_, 0, std::move(item), &stage_out_));
-  for (auto& o : stage_out_) pending_.push_back(std::move(o));
+  for (auto& o : stage_out_) {
+    pending_.push_back(ReadyEvent{std::move(o.doc), std::move(o.event.token), o.event.ends_stream});
+  }
   stage_out_.clear();
   return Status::OK();
 }
@@ -197,17 +199,17 @@ StatusWith<ChangeStreamBatch> ChangeStreamCursor::NextBatch(size_t max_events, s
   ChangeStreamBatch batch;
   size_t bytes = 0;
   // Moves built events into the batch; false when the batch is full or the stream ended.
-  std::function<bool()> drain = [&]() -> bool {
+  auto drain_events = [&]() -> bool {
     while (!pending_.empty() && !invalidated_) {
-      StreamItem& item = pending_.front();
+      ReadyEvent& item = pending_.front();
       if (item.doc) {
         if (batch.events.size() >= max_events) return false;
         if (!batch.events.empty() && bytes + item.doc->size() > max_bytes) return false;
         bytes += item.doc->size();
         batch.events.push_back(std::move(*item.doc));
       }
-      pbrt_ = item.event.token;
-      if (item.event.ends_stream) {
+      pbrt_ = std::move(item.token);
+      if (item.ends_stream) {
         invalidated_ = true;
         pending_.clear();
         return false;
@@ -216,6 +218,7 @@ StatusWith<ChangeStreamBatch> ChangeStreamCursor::NextBatch(size_t max_events, s
     }
     return !invalidated_;
   };
+  std::function<bool()> drain = std::ref(drain_events);  // by reference: no allocation
 
   bool room = drain();
   if (room && max_events > 0) {
@@ -239,7 +242,7 @@ StatusWith<ChangeStreamBatch> ChangeStreamCursor::NextBatch(size_t max_events, s
   }
   if (pending_.empty() && !invalidated_) {
     ResumeToken hwm = ResumeToken::HighWaterMark(next_ts_);
-    if (hwm.Compare(pbrt_) > 0) pbrt_ = hwm;
+    if (hwm.Compare(pbrt_) > 0) pbrt_ = std::move(hwm);
   }
   batch.invalidated = invalidated_;
   batch.post_batch_resume_token = pbrt_.ToDocument();

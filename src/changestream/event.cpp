@@ -21,6 +21,27 @@ void AppendImage(bson::Builder* b, std::string_view key, const Image& image) {
   if (image.state == Image::State::kNull) b->AppendNull(key);
 }
 
+// ns: NamespaceDoc(db, coll), laid out in a per-thread buffer (no allocation per event).
+void AppendNamespace(bson::Builder* b, std::string_view db, std::string_view coll) {
+  thread_local std::string doc;
+  doc.assign(4, '\0');
+  auto append_string = [](std::string_view key, std::string_view value) {
+    doc.push_back(static_cast<char>(bson::Type::kString));
+    doc.append(key);
+    doc.push_back('\0');
+    uint32_t n = static_cast<uint32_t>(value.size() + 1);
+    doc.append(reinterpret_cast<const char*>(&n), 4);
+    doc.append(value);
+    doc.push_back('\0');
+  };
+  append_string("db", db);
+  if (!coll.empty()) append_string("coll", coll);
+  doc.push_back('\0');
+  uint32_t len = static_cast<uint32_t>(doc.size());
+  std::memcpy(doc.data(), &len, 4);
+  b->AppendDocument("ns", bson::View(doc.data()));
+}
+
 }  // namespace
 
 std::string_view OplogEntry::db() const {
@@ -101,10 +122,7 @@ bson::Doc ChangeEvent::ToBson(bool show_expanded) const {
   if (show_expanded && uuid) AppendUuid(&b, "collectionUUID", *uuid);
   b.AppendDate("wallTime", wall_millis);
   AppendImage(&b, "fullDocument", full_document);
-  b.OpenDocument("ns");  // NamespaceDoc(db, coll), in place
-  b.AppendString("db", db);
-  if (!coll.empty()) b.AppendString("coll", coll);
-  b.Close();
+  AppendNamespace(&b, db, coll);
   if (document_key) b.AppendDocument("documentKey", *document_key);
   if (show_expanded && operation_description) b.AppendDocument("operationDescription", *operation_description);
   if (update_description) b.AppendDocument("updateDescription", *update_description);

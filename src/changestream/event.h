@@ -76,7 +76,7 @@ struct Image {
 
 struct ChangeEvent {
   ResumeTokenData token_data;
-  ResumeToken token = ResumeToken::HighWaterMark({});  // always FromData(token_data)
+  ResumeToken token;  // always FromData(token_data), once SetToken ran
 
   std::string operation_type;
   bson::Timestamp cluster_time;

@@ -191,17 +191,31 @@ std::string ResumeToken::Hex() const {
 }
 
 void ResumeToken::AppendAsDocument(bson::Builder* b, std::string_view key) const {
-  // Hex digits straight into a per-thread buffer: no string per event.
-  thread_local std::string hex;
-  hex.resize(keystring_.size() * 2);
-  char* out = hex.data();
+  // {_data: "<hex>"} laid out in a per-thread buffer, then appended: no allocation per
+  // event (a nested Open/Close on `b` may grow its stack of open documents).
+  thread_local std::string doc;
+  constexpr std::string_view kData = "_data";
+  const size_t hex_size = keystring_.size() * 2;
+  const size_t total = 4 + 1 + kData.size() + 1 + 4 + hex_size + 1 + 1;
+  doc.resize(total);
+  char* out = doc.data();
+  uint32_t len = static_cast<uint32_t>(total);
+  std::memcpy(out, &len, 4);
+  out += 4;
+  *out++ = static_cast<char>(bson::Type::kString);
+  std::memcpy(out, kData.data(), kData.size());
+  out += kData.size();
+  *out++ = '\0';
+  uint32_t str_len = static_cast<uint32_t>(hex_size + 1);
+  std::memcpy(out, &str_len, 4);
+  out += 4;
   for (unsigned char c : keystring_) {
     *out++ = kHexDigits[c >> 4];
     *out++ = kHexDigits[c & 15];
   }
-  b->OpenDocument(key);
-  b->AppendString("_data", hex);
-  b->Close();
+  *out++ = '\0';  // the string's
+  *out++ = '\0';  // the document's
+  b->AppendDocument(key, bson::View(doc.data()));
 }
 
 bson::Doc ResumeToken::ToDocument() const {

@@ -41,6 +41,9 @@ struct ResumeTokenData {
 
 class ResumeToken {
  public:
+  // No token yet (empty bytes): a placeholder until one is assigned, as in a ChangeEvent
+  // before stage 3 sets it. Costs nothing, unlike building a high-water mark.
+  ResumeToken() = default;
   static ResumeToken FromData(const ResumeTokenData& data);
   static ResumeToken HighWaterMark(bson::Timestamp cluster_time);
   // Parses a client-supplied token document, with MongoDB's errors for bad shapes.
