@@ -25,7 +25,9 @@
 // K events before the last one. "first event" is the time from opening a stream with
 // batchSize 1 to its first event, best of 3 (resuming must be a seek: it should not grow
 // with K); "all events" is reading all K with batchSize 1000, and events/s that history
-// rate for one consumer.
+// rate for one consumer; srv us/event the server's CPU per event over that read (with
+// --server-pid). The streams table's srv us/ins is the server's CPU per insert of each
+// flat-out phase (the insert itself, plus its delivery in the 1-match phase).
 
 #include <arpa/inet.h>
 #include <mongoc/mongoc.h>
@@ -206,6 +208,29 @@ long RssKb(int pid) {
   return kb;
 }
 
+// User + system CPU seconds of a local process, from /proc; -1 when unreadable.
+double ProcessCpuSeconds(int pid) {
+  if (pid <= 0) return -1;
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return -1;
+  char buf[1024];
+  size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const char* p = std::strrchr(buf, ')');
+  if (!p) return -1;
+  unsigned long utime = 0, stime = 0;
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) return -1;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The server's CPU microseconds per unit of work between two ProcessCpuSeconds readings.
+double CpuUsPer(double before, double after, uint64_t units) {
+  if (before < 0 || after < 0 || units == 0) return -1;
+  return (after - before) * 1e6 / static_cast<double>(units);
+}
+
 struct Stream {
   RawConn conn;
   int64_t cursor_id = 0;
@@ -326,6 +351,8 @@ struct ManyRow {
   double conn_kb = -1;
   double max_inserts = 0;          // no insert matches a stream
   double max_inserts_deliver = 0;  // each insert matches one stream
+  double cpu_us = -1;              // the server's CPU per insert, no match
+  double cpu_us_deliver = -1;      // the server's CPU per insert delivered to one stream
 };
 
 ManyRow ManyStreamsCell(const Options& opt, int n, const ManyRow& none) {
@@ -386,8 +413,12 @@ ManyRow ManyStreamsCell(const Options& opt, int n, const ManyRow& none) {
 
   int64_t next_id = 0;
   uint64_t written = 0;
+  double cpu0 = ProcessCpuSeconds(opt.server_pid);
   row.max_inserts = Write(opt, n, false, &next_id, 0, 0, &written);
+  double cpu1 = ProcessCpuSeconds(opt.server_pid);
+  row.cpu_us = CpuUsPer(cpu0, cpu1, written);
   row.max_inserts_deliver = Write(opt, n, true, &next_id, 0, 0, &written);
+  row.cpu_us_deliver = CpuUsPer(cpu1, ProcessCpuSeconds(opt.server_pid), written);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   fleet.latencies_ms.reserve(static_cast<size_t>(opt.rate * opt.seconds * 1.2));
   uint64_t paced = 0;
@@ -419,11 +450,12 @@ ManyRow ManyStreamsCell(const Options& opt, int n, const ManyRow& none) {
   double p50 = Percentile(lat, 0.50), p99 = Percentile(lat, 0.99), p999 = Percentile(lat, 0.999);
   double delivered = paced > 0 ? 100.0 * static_cast<double>(fleet.delivered.load()) / static_cast<double>(paced) : 0;
   auto share = [](double v, double base) { return base > 0 ? 100.0 * v / base : 100.0; };
-  std::printf("| %7d | %14s | %7s | %13.0f | %4.0f%% | %13.0f | %4.0f%% | %7.0f | %8s | %8s | %9s | %9s |%s\n", n,
-              num(row.idle_kb_per_stream >= 0, row.idle_kb_per_stream, "%.1f").c_str(),
+  std::printf("| %7d | %14s | %7s | %13.0f | %4.0f%% | %9s | %13.0f | %4.0f%% | %9s | %7.0f | %8s | %8s | %9s | %9s |%s\n",
+              n, num(row.idle_kb_per_stream >= 0, row.idle_kb_per_stream, "%.1f").c_str(),
               num(row.conn_kb >= 0, row.conn_kb, "%.1f").c_str(), row.max_inserts,
-              share(row.max_inserts, none.max_inserts), row.max_inserts_deliver,
-              share(row.max_inserts_deliver, none.max_inserts_deliver), achieved,
+              share(row.max_inserts, none.max_inserts), num(row.cpu_us >= 0, row.cpu_us, "%.1f").c_str(),
+              row.max_inserts_deliver, share(row.max_inserts_deliver, none.max_inserts_deliver),
+              num(row.cpu_us_deliver >= 0, row.cpu_us_deliver, "%.1f").c_str(), achieved,
               num(have_lat, p50, "%.2f").c_str(), num(have_lat, p99, "%.2f").c_str(),
               num(have_lat, p999, "%.2f").c_str(), num(n > 0, delivered, "%.1f%%").c_str(),
               fleet.errors.load() ? " (errors)" : "");
@@ -526,10 +558,14 @@ void ResumeCell(const Options& opt, const std::vector<std::string>& tokens, int 
   double first_ms = 1e18;
   for (int i = 0; i < 3; ++i) first_ms = std::min(first_ms, Resume(opt, tokens, back, 1, 1).first);
   // The history: all `back` events with batchSize 1000.
+  double cpu0 = ProcessCpuSeconds(opt.server_pid);
   auto [unused, all_ms] = Resume(opt, tokens, back, 1000, back);
   (void)unused;
-  std::printf("| %11d | %16.3f | %15.3f | %9.0f |\n", back, first_ms, all_ms,
-              all_ms > 0 ? back / (all_ms / 1000.0) : 0.0);
+  double cpu_us = CpuUsPer(cpu0, ProcessCpuSeconds(opt.server_pid), static_cast<uint64_t>(back));
+  char cpu[32] = "-";
+  if (cpu_us >= 0) std::snprintf(cpu, sizeof(cpu), "%.2f", cpu_us);
+  std::printf("| %11d | %16.3f | %15.3f | %9.0f | %12s |\n", back, first_ms, all_ms,
+              all_ms > 0 ? back / (all_ms / 1000.0) : 0.0, cpu);
   std::fflush(stdout);
 }
 
@@ -576,8 +612,8 @@ int main(int argc, char** argv) {
   }
 
   if (!opt.streams.empty()) {
-    std::printf("| streams | idle KB/stream | KB/conn | ins/s 0 match | vs 0 | ins/s 1 match | vs 0 | paced/s | p50 (ms) | p99 (ms) | p999 (ms) | delivered |\n");
-    std::printf("|---------|----------------|---------|---------------|------|---------------|------|---------|----------|----------|-----------|-----------|\n");
+    std::printf("| streams | idle KB/stream | KB/conn | ins/s 0 match | vs 0 | srv us/ins | ins/s 1 match | vs 0 | srv us/ins | paced/s | p50 (ms) | p99 (ms) | p999 (ms) | delivered |\n");
+    std::printf("|---------|----------------|---------|---------------|------|-----------|---------------|------|-----------|---------|----------|----------|-----------|-----------|\n");
     ManyRow none;
     for (int n : opt.streams) {
       ManyRow row = ManyStreamsCell(opt, n, none);
@@ -588,8 +624,9 @@ int main(int argc, char** argv) {
   for (int k : opt.resume) max_back = std::max(max_back, k);
   if (max_back > 0) {
     std::vector<std::string> tokens = WriteAndCollectTokens(opt, max_back + 1);
-    std::printf("\n| events back | first event (ms) | all events (ms) |  events/s |\n");
-    std::printf("|-------------|------------------|-----------------|-----------|\n");
+    std::printf("\n| events back | first event (ms) | all events (ms) |  events/s | srv us/event |\n");
+    std::printf("|-------------|------------------|-----------------|-----------|--------------|\n");
+    std::fflush(stdout);  // the header marks the end of the write phase (for a profiler)
     for (int k : opt.resume) {
       if (k > 0) ResumeCell(opt, tokens, k);
     }

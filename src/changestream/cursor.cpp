@@ -73,19 +73,24 @@ Status ChangeStreamCursor::RunStages(ChangeEvent event) {
   // Stages 4-11.
   StreamItem item;
   item.event = std::move(event);
-  std::vector<StreamItem> out;
-  BROOK_RETURN_IF_ERROR(RunEventStages(stages_, 0, std::move(item), &out));
-  for (auto& o : out) pending_.push_back(std::move(o));
+  stage_out_.clear();  // reused: its capacity stays
+  BROOK_RETURN_IF_ERROR(RunEventStages(stages_, 0, std::move(item), &stage_out_));
+  for (auto& o : stage_out_) {
+    pending_.push_back(ReadyEvent{std::move(o.doc), std::move(o.event.token), o.event.ends_stream});
+  }
+  stage_out_.clear();
   return Status::OK();
 }
 
 Status ChangeStreamCursor::ProcessEntry(std::string_view raw) {
-  bson::Doc entry_doc{std::string(raw)};
-  auto entry = ParseOplogEntry(entry_doc);
+  // The entry is read in place: stage 3 copies into the event whatever it keeps, so
+  // nothing refers to `raw` once this returns.
+  auto entry = ParseOplogEntry(bson::View(raw.data()));
   if (!entry.ok()) return entry.status();
   // Stages 1-3.
   if (!match_->Matches(entry.value())) return Status::OK();
-  std::vector<OplogEntry> ops;
+  std::vector<OplogEntry>& ops = ops_;  // reused: its capacity stays
+  ops.clear();
   BROOK_RETURN_IF_ERROR(unwind_->Unwind(entry.value(), &ops));
   for (const auto& op : ops) {
     auto event = transform_->Transform(op);
@@ -194,17 +199,17 @@ StatusWith<ChangeStreamBatch> ChangeStreamCursor::NextBatch(size_t max_events, s
   ChangeStreamBatch batch;
   size_t bytes = 0;
   // Moves built events into the batch; false when the batch is full or the stream ended.
-  std::function<bool()> drain = [&]() -> bool {
+  auto drain_events = [&]() -> bool {
     while (!pending_.empty() && !invalidated_) {
-      StreamItem& item = pending_.front();
+      ReadyEvent& item = pending_.front();
       if (item.doc) {
         if (batch.events.size() >= max_events) return false;
         if (!batch.events.empty() && bytes + item.doc->size() > max_bytes) return false;
         bytes += item.doc->size();
         batch.events.push_back(std::move(*item.doc));
       }
-      pbrt_ = item.event.token;
-      if (item.event.ends_stream) {
+      pbrt_ = std::move(item.token);
+      if (item.ends_stream) {
         invalidated_ = true;
         pending_.clear();
         return false;
@@ -213,6 +218,7 @@ StatusWith<ChangeStreamBatch> ChangeStreamCursor::NextBatch(size_t max_events, s
     }
     return !invalidated_;
   };
+  std::function<bool()> drain = std::ref(drain_events);  // by reference: no allocation
 
   bool room = drain();
   if (room && max_events > 0) {
@@ -236,7 +242,7 @@ StatusWith<ChangeStreamBatch> ChangeStreamCursor::NextBatch(size_t max_events, s
   }
   if (pending_.empty() && !invalidated_) {
     ResumeToken hwm = ResumeToken::HighWaterMark(next_ts_);
-    if (hwm.Compare(pbrt_) > 0) pbrt_ = hwm;
+    if (hwm.Compare(pbrt_) > 0) pbrt_ = std::move(hwm);
   }
   batch.invalidated = invalidated_;
   batch.post_batch_resume_token = pbrt_.ToDocument();

@@ -119,7 +119,18 @@ class ChangeStreamCursor {
   bson::Timestamp routed_through_;     // once routed_ is read, every entry up to here is
 
   bson::Timestamp next_ts_;  // the next oplog timestamp to read (inclusive)
-  std::deque<StreamItem> pending_;
+  // An event that came out of stage 11, waiting for a batch: only what NextBatch needs
+  // (a StreamItem is large; a deque of them allocates per element).
+  struct ReadyEvent {
+    std::optional<bson::Doc> doc;  // none: a silent end of stream
+    ResumeToken token;
+    bool ends_stream = false;
+  };
+  std::deque<ReadyEvent> pending_;
+  // Scratch reused from event to event (their capacity stays): stage 2's operations and
+  // what stages 4-11 make of one event.
+  std::vector<OplogEntry> ops_;
+  std::vector<StreamItem> stage_out_;
   ResumeToken pbrt_ = ResumeToken::HighWaterMark({});
   bool invalidated_ = false;
   Status error_;

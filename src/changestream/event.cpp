@@ -21,6 +21,27 @@ void AppendImage(bson::Builder* b, std::string_view key, const Image& image) {
   if (image.state == Image::State::kNull) b->AppendNull(key);
 }
 
+// ns: NamespaceDoc(db, coll), laid out in a per-thread buffer (no allocation per event).
+void AppendNamespace(bson::Builder* b, std::string_view db, std::string_view coll) {
+  thread_local std::string doc;
+  doc.assign(4, '\0');
+  auto append_string = [](std::string_view key, std::string_view value) {
+    doc.push_back(static_cast<char>(bson::Type::kString));
+    doc.append(key);
+    doc.push_back('\0');
+    uint32_t n = static_cast<uint32_t>(value.size() + 1);
+    doc.append(reinterpret_cast<const char*>(&n), 4);
+    doc.append(value);
+    doc.push_back('\0');
+  };
+  append_string("db", db);
+  if (!coll.empty()) append_string("coll", coll);
+  doc.push_back('\0');
+  uint32_t len = static_cast<uint32_t>(doc.size());
+  std::memcpy(doc.data(), &len, 4);
+  b->AppendDocument("ns", bson::View(doc.data()));
+}
+
 }  // namespace
 
 std::string_view OplogEntry::db() const {
@@ -80,9 +101,13 @@ bson::Doc NamespaceDoc(std::string_view db, std::string_view coll) {
 }
 
 bson::Doc ChangeEvent::ToBson(bool show_expanded) const {
-  bson::Builder b(256 + full_document.doc.size() + full_document_before_change.doc.size());
+  // Room for every part, so the buffer is allocated once.
+  auto size_of = [](const std::optional<bson::Doc>& d) { return d ? d->size() : 0; };
+  bson::Builder b(256 + 2 * token.keystring().size() + db.size() + coll.size() + full_document.doc.size() +
+                  full_document_before_change.doc.size() + size_of(document_key) + size_of(update_description) +
+                  size_of(operation_description) + size_of(to) + size_of(lsid) + size_of(state_before_change));
   if (is_invalidate) {
-    b.AppendDocument("_id", token.ToDocument());
+    token.AppendAsDocument(&b, "_id");
     b.AppendString("operationType", "invalidate");
     b.AppendTimestamp("clusterTime", cluster_time);
     b.AppendDate("wallTime", wall_millis);
@@ -91,13 +116,13 @@ bson::Doc ChangeEvent::ToBson(bool show_expanded) const {
   if (to) b.AppendDocument("to", *to);
   if (txn_number) b.AppendInt64("txnNumber", *txn_number);
   if (lsid) b.AppendDocument("lsid", *lsid);
-  b.AppendDocument("_id", token.ToDocument());
+  token.AppendAsDocument(&b, "_id");
   b.AppendString("operationType", operation_type);
   b.AppendTimestamp("clusterTime", cluster_time);
   if (show_expanded && uuid) AppendUuid(&b, "collectionUUID", *uuid);
   b.AppendDate("wallTime", wall_millis);
   AppendImage(&b, "fullDocument", full_document);
-  b.AppendDocument("ns", NamespaceDoc(db, coll));
+  AppendNamespace(&b, db, coll);
   if (document_key) b.AppendDocument("documentKey", *document_key);
   if (show_expanded && operation_description) b.AppendDocument("operationDescription", *operation_description);
   if (update_description) b.AppendDocument("updateDescription", *update_description);

@@ -76,7 +76,7 @@ struct Image {
 
 struct ChangeEvent {
   ResumeTokenData token_data;
-  ResumeToken token = ResumeToken::HighWaterMark({});  // always FromData(token_data)
+  ResumeToken token;  // always FromData(token_data), once SetToken ran
 
   std::string operation_type;
   bson::Timestamp cluster_time;
@@ -105,6 +105,10 @@ struct ChangeEvent {
   void SetToken(const ResumeTokenData& data) {
     token_data = data;
     token = ResumeToken::FromData(data);
+  }
+  void SetToken(ResumeTokenData&& data) {
+    token = ResumeToken::FromData(data);
+    token_data = std::move(data);
   }
   // The event in MongoDB's field order. `show_expanded` adds collectionUUID,
   // operationDescription and (in updateDescription, already built) disambiguatedPaths.

@@ -225,10 +225,10 @@ StatusWith<bson::Doc> ApplyUpdateDescription(bson::View pre_image, bson::View de
 
 // ---- Stage 6 ----
 
-StageResult AddPreImageStage::Process(StreamItem item) {
+StageResult AddPreImageStage::Process(StreamItem& item) {
   ChangeEvent& ev = item.event;
   if (ev.operation_type != "update" && ev.operation_type != "replace" && ev.operation_type != "delete") {
-    return StageResult::Pass(std::move(item));
+    return StageResult::Pass();
   }
   auto pre = ReadPreImage(host_, ev);
   if (!pre.ok()) return StageResult::Error(pre.status());
@@ -239,7 +239,7 @@ StageResult AddPreImageStage::Process(StreamItem item) {
                                          ImageNotFoundContext(ev)));
   }
   ev.full_document_before_change = pre.value() ? Image::Of(std::move(*pre.value())) : Image::Null();
-  return StageResult::Pass(std::move(item));
+  return StageResult::Pass();
 }
 
 bson::Doc AddPreImageStage::Explain() const {
@@ -272,9 +272,9 @@ StatusWith<std::optional<bson::Doc>> AddPostImageStage::ComputeFromPreImage(cons
   return std::optional<bson::Doc>(std::move(post).value());
 }
 
-StageResult AddPostImageStage::Process(StreamItem item) {
+StageResult AddPostImageStage::Process(StreamItem& item) {
   ChangeEvent& ev = item.event;
-  if (ev.operation_type != "update") return StageResult::Pass(std::move(item));
+  if (ev.operation_type != "update") return StageResult::Pass();
   StatusWith<std::optional<bson::Doc>> post = std::optional<bson::Doc>();
   if (mode_ == FullDocumentMode::kUpdateLookup) {
     if (host_ != nullptr && ev.uuid && ev.document_key) {
@@ -291,7 +291,7 @@ StageResult AddPostImageStage::Process(StreamItem item) {
                                          ImageNotFoundContext(ev)));
   }
   ev.full_document = post.value() ? Image::Of(std::move(*post.value())) : Image::Null();
-  return StageResult::Pass(std::move(item));
+  return StageResult::Pass();
 }
 
 bson::Doc AddPostImageStage::Explain() const {

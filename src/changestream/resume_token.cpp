@@ -22,29 +22,62 @@ Status Fail(int32_t code, std::string msg) { return Status(code, std::move(msg))
 
 }  // namespace
 
+namespace {
+
+// Appends the KeyString of one value given as the value bytes of a BSON element of type
+// `t`: the element [type][empty key][value] is laid out in `scratch`, and AppendKeyString
+// encodes it exactly as it encodes that field of a document.
+void AppendValue(bson::Type t, std::string_view value, std::string* scratch, std::string* ks) {
+  scratch->clear();
+  scratch->push_back(static_cast<char>(t));
+  scratch->push_back('\0');
+  scratch->append(value);
+  storage::AppendKeyString(bson::Element(reinterpret_cast<const uint8_t*>(scratch->data())), false, ks);
+}
+
+template <typename T>
+std::string_view LittleEndian(const T& v, char (&buf)[sizeof(T)]) {
+  std::memcpy(buf, &v, sizeof(T));  // BSON is little-endian, as is every host Brook builds on
+  return std::string_view(buf, sizeof(T));
+}
+
+}  // namespace
+
 ResumeToken ResumeToken::FromData(const ResumeTokenData& data) {
-  // The fields go through a BSON document so each is encoded exactly as AppendKeyString
-  // encodes that BSON type.
-  bson::Builder b;
-  b.AppendTimestamp("", data.cluster_time);
-  b.AppendInt32("", data.version);
+  // Each field is encoded exactly as AppendKeyString encodes that BSON type (once built
+  // through a BSON document; now element by element in a per-thread scratch buffer, with
+  // no allocation beyond the token's own bytes).
+  thread_local std::string scratch;
+  std::string ks;
+  ks.reserve(48 + (data.event_identifier ? data.event_identifier->size() : 0));
+  char b8[8];
+  char b4[4];
+  AppendValue(bson::Type::kTimestamp, LittleEndian(data.cluster_time.AsUint64(), b8), &scratch, &ks);
+  AppendValue(bson::Type::kInt32, LittleEndian(data.version, b4), &scratch, &ks);
   // Version 0 tokens have neither tokenType nor fromInvalidate (Decode reads them only
   // from version 1): writing them made a decoded v0 token re-encode into one Decode
   // rejects, e.g. as the first postBatchResumeToken of a stream resumed from it.
-  if (data.version >= 1) b.AppendInt32("", static_cast<int32_t>(data.type));
-  b.AppendInt32("", data.txn_op_index);
-  if (data.version >= 1) b.AppendBool("", data.from_invalidate);
+  if (data.version >= 1) {
+    AppendValue(bson::Type::kInt32, LittleEndian(static_cast<int32_t>(data.type), b4), &scratch, &ks);
+  }
+  AppendValue(bson::Type::kInt32, LittleEndian(data.txn_op_index, b4), &scratch, &ks);
+  if (data.version >= 1) {
+    char flag = data.from_invalidate ? 1 : 0;
+    AppendValue(bson::Type::kBool, std::string_view(&flag, 1), &scratch, &ks);
+  }
   // From version 2 a missing UUID is an explicit null, high-water marks included.
   if (data.uuid) {
-    b.AppendBinary("", 4, std::string_view(reinterpret_cast<const char*>(data.uuid->data()), 16));
+    char bin[4 + 1 + 16];
+    uint32_t len = 16;
+    std::memcpy(bin, &len, 4);
+    bin[4] = 4;  // subtype: UUID
+    std::memcpy(bin + 5, data.uuid->data(), 16);
+    AppendValue(bson::Type::kBinary, std::string_view(bin, sizeof(bin)), &scratch, &ks);
   } else if (data.version >= 2) {
-    b.AppendNull("");
+    storage::AppendKeyStringNull(false, &ks);
   }
-  if (data.event_identifier) b.AppendDocument("", *data.event_identifier);
-  if (data.fragment_num) b.AppendInt32("", *data.fragment_num);
-  bson::Doc fields = b.Done();
-  std::string ks;
-  for (const auto& e : fields) storage::AppendKeyString(e, false, &ks);
+  if (data.event_identifier) AppendValue(bson::Type::kObject, data.event_identifier->bytes(), &scratch, &ks);
+  if (data.fragment_num) AppendValue(bson::Type::kInt32, LittleEndian(*data.fragment_num, b4), &scratch, &ks);
   storage::AppendKeyStringEnd(&ks);
   return ResumeToken(std::move(ks));
 }
@@ -155,6 +188,34 @@ std::string ResumeToken::Hex() const {
     out.push_back(kHexDigits[c & 15]);
   }
   return out;
+}
+
+void ResumeToken::AppendAsDocument(bson::Builder* b, std::string_view key) const {
+  // {_data: "<hex>"} laid out in a per-thread buffer, then appended: no allocation per
+  // event (a nested Open/Close on `b` may grow its stack of open documents).
+  thread_local std::string doc;
+  constexpr std::string_view kData = "_data";
+  const size_t hex_size = keystring_.size() * 2;
+  const size_t total = 4 + 1 + kData.size() + 1 + 4 + hex_size + 1 + 1;
+  doc.resize(total);
+  char* out = doc.data();
+  uint32_t len = static_cast<uint32_t>(total);
+  std::memcpy(out, &len, 4);
+  out += 4;
+  *out++ = static_cast<char>(bson::Type::kString);
+  std::memcpy(out, kData.data(), kData.size());
+  out += kData.size();
+  *out++ = '\0';
+  uint32_t str_len = static_cast<uint32_t>(hex_size + 1);
+  std::memcpy(out, &str_len, 4);
+  out += 4;
+  for (unsigned char c : keystring_) {
+    *out++ = kHexDigits[c >> 4];
+    *out++ = kHexDigits[c & 15];
+  }
+  *out++ = '\0';  // the string's
+  *out++ = '\0';  // the document's
+  b->AppendDocument(key, bson::View(doc.data()));
 }
 
 bson::Doc ResumeToken::ToDocument() const {

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "bson/builder.h"
 #include "bson/document.h"
 #include "bson/types.h"
 #include "util/status.h"
@@ -40,6 +41,9 @@ struct ResumeTokenData {
 
 class ResumeToken {
  public:
+  // No token yet (empty bytes): a placeholder until one is assigned, as in a ChangeEvent
+  // before stage 3 sets it. Costs nothing, unlike building a high-water mark.
+  ResumeToken() = default;
   static ResumeToken FromData(const ResumeTokenData& data);
   static ResumeToken HighWaterMark(bson::Timestamp cluster_time);
   // Parses a client-supplied token document, with MongoDB's errors for bad shapes.
@@ -51,6 +55,8 @@ class ResumeToken {
   const std::string& keystring() const { return keystring_; }
   std::string Hex() const;
   bson::Doc ToDocument() const;  // {_data: "<hex>"}
+  // Appends `key: {_data: "<hex>"}` to `b` (ToDocument without building a document).
+  void AppendAsDocument(bson::Builder* b, std::string_view key) const;
   int Compare(const ResumeToken& other) const { return keystring_.compare(other.keystring_); }
   bool operator==(const ResumeToken& other) const { return keystring_ == other.keystring_; }
 

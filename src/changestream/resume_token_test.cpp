@@ -4,6 +4,7 @@
 
 #include "bson/builder.h"
 #include "bson/json.h"
+#include "storage/key_string.h"
 
 namespace brook::changestream {
 namespace {
@@ -28,6 +29,76 @@ TEST(ResumeTokenTest, MatchesMongoDBsBytesForAVersion1Token) {
   d.event_identifier = J(R"({"_id": "___x"})");
   EXPECT_EQ(ResumeToken::FromData(d).Hex(),
             "82612E8513000000012B022C0100296E5A1004A5093ABB38FE4B9EA67F01BB1A96D812463C5F6964003C5F5F5F78000004");
+}
+
+// FromData as it was first written: the fields through a BSON document, each encoded by
+// AppendKeyString. FromData now encodes field by field without the document; the bytes
+// must not change (saved tokens and MongoDB's tools read them).
+std::string ReferenceKeyString(const ResumeTokenData& data) {
+  bson::Builder b;
+  b.AppendTimestamp("", data.cluster_time);
+  b.AppendInt32("", data.version);
+  if (data.version >= 1) b.AppendInt32("", static_cast<int32_t>(data.type));
+  b.AppendInt32("", data.txn_op_index);
+  if (data.version >= 1) b.AppendBool("", data.from_invalidate);
+  if (data.uuid) {
+    b.AppendBinary("", 4, std::string_view(reinterpret_cast<const char*>(data.uuid->data()), 16));
+  } else if (data.version >= 2) {
+    b.AppendNull("");
+  }
+  if (data.event_identifier) b.AppendDocument("", *data.event_identifier);
+  if (data.fragment_num) b.AppendInt32("", *data.fragment_num);
+  bson::Doc fields = b.Done();
+  std::string ks;
+  for (const auto& e : fields) storage::AppendKeyString(e, false, &ks);
+  storage::AppendKeyStringEnd(&ks);
+  return ks;
+}
+
+TEST(ResumeTokenTest, EncodesTheSameBytesAsThroughADocument) {
+  const std::optional<bson::Doc> identifiers[] = {
+      std::nullopt,
+      J(R"({"operationType": "insert", "documentKey": {"_id": 5}})"),
+      J(R"({"operationType": "update", "documentKey": {"_id": {"a": [1, "x", null]}, "k": -2.5}})"),
+      J(R"({"operationType": "drop"})"),
+  };
+  int checked = 0;
+  for (int32_t version : {0, 1, 2}) {
+    for (auto type : {ResumeTokenData::Type::kEvent, ResumeTokenData::Type::kHighWaterMark}) {
+      for (int32_t txn_op_index : {0, 1, 300, 2147483647}) {
+        for (bool from_invalidate : {false, true}) {
+          for (bool with_uuid : {false, true}) {
+            for (const auto& identifier : identifiers) {
+              for (std::optional<int32_t> fragment : {std::optional<int32_t>(), std::optional<int32_t>(3)}) {
+                ResumeTokenData d;
+                d.cluster_time = {1700000000u + static_cast<uint32_t>(txn_op_index % 7), 42};
+                d.version = version;
+                d.type = type;
+                d.txn_op_index = txn_op_index;
+                d.from_invalidate = from_invalidate;
+                if (with_uuid) d.uuid = CollectionUuid{0, 255, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 128};
+                d.event_identifier = identifier;
+                d.fragment_num = fragment;
+                ASSERT_EQ(ResumeToken::FromData(d).keystring(), ReferenceKeyString(d))
+                    << "version " << version << " txnOpIndex " << txn_op_index;
+                ++checked;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 3 * 2 * 4 * 2 * 2 * 4 * 2);
+}
+
+TEST(ResumeTokenTest, TheDocumentFormIsWrittenInPlaceAsWell) {
+  ResumeToken token = ResumeToken::FromData(EventData({100, 7}, 3, 42));
+  bson::Builder b;
+  token.AppendAsDocument(&b, "_id");
+  bson::Builder expected;
+  expected.AppendDocument("_id", token.ToDocument());
+  EXPECT_EQ(b.Done().bytes(), expected.Done().bytes());
 }
 
 TEST(ResumeTokenTest, RoundTripsThroughTheDocumentForm) {

@@ -82,12 +82,12 @@ bool CheckInvalidateStage::IsInvalidating(std::string_view op) const {
   return false;
 }
 
-StageResult CheckInvalidateStage::Process(StreamItem item) {
+StageResult CheckInvalidateStage::Process(StreamItem& item) {
   // Only the first event can be the one a startAfter-invalidate stream started after.
   std::optional<ResumeTokenData> start_after = std::move(start_after_invalidate_);
   start_after_invalidate_.reset();
   if (item.event.is_invalidate || !IsInvalidating(item.event.operation_type)) {
-    return StageResult::Pass(std::move(item));
+    return StageResult::Pass();
   }
   ResumeTokenData data = item.event.token_data;
   data.from_invalidate = true;
@@ -102,9 +102,10 @@ StageResult CheckInvalidateStage::Process(StreamItem item) {
     // swallow it as the resume point) and keep the stream alive. Another invalidating
     // command passes through without an invalidate, as in MongoDB.
     if (!(ResumeToken::FromData(*start_after) == invalidate.event.token)) {
-      return StageResult::Pass(std::move(item));
+      return StageResult::Pass();
     }
-    return StageResult::Pass(std::move(invalidate));
+    item = std::move(invalidate);
+    return StageResult::Pass();
   }
   invalidate.event.ends_stream = true;
   std::vector<StreamItem> out;
@@ -125,8 +126,8 @@ Status CheckResumabilityStage::CheckHistory(bson::Timestamp oldest_oplog_ts) con
   return Status::OK();
 }
 
-StageResult CheckResumabilityStage::Process(StreamItem item) {
-  if (surpassed_ || !start_->token) return StageResult::Pass(std::move(item));
+StageResult CheckResumabilityStage::Process(StreamItem& item) {
+  if (surpassed_ || !start_->token) return StageResult::Pass();
   switch (CompareAgainstClientToken(item.event.token_data, *start_->token)) {
     case ResumeStatus::kCheckNextDoc:
       return StageResult::Skip();
@@ -137,7 +138,7 @@ StageResult CheckResumabilityStage::Process(StreamItem item) {
     case ResumeStatus::kNeedsSplit:
       break;
   }
-  return StageResult::Pass(std::move(item));
+  return StageResult::Pass();
 }
 
 bson::Doc CheckResumabilityStage::Explain() const {
@@ -147,8 +148,8 @@ bson::Doc CheckResumabilityStage::Explain() const {
 
 // ---- Stage 8: ensure resume token present ----
 
-StageResult EnsureResumeTokenPresentStage::Process(StreamItem item) {
-  if (surpassed_) return StageResult::Pass(std::move(item));
+StageResult EnsureResumeTokenPresentStage::Process(StreamItem& item) {
+  if (surpassed_) return StageResult::Pass();
   switch (CompareAgainstClientToken(item.event.token_data, token_)) {
     case ResumeStatus::kCheckNextDoc:
       return StageResult::Skip();
@@ -158,7 +159,7 @@ StageResult EnsureResumeTokenPresentStage::Process(StreamItem item) {
     case ResumeStatus::kNeedsSplit:
       seen_ = true;
       item.resume_fragment = token_.fragment_num;
-      return StageResult::Pass(std::move(item));
+      return StageResult::Pass();
     case ResumeStatus::kSurpassedToken:
       break;
   }
@@ -170,7 +171,7 @@ StageResult EnsureResumeTokenPresentStage::Process(StreamItem item) {
             .WithLabel(labels::kNonResumableChangeStreamError));
   }
   surpassed_ = true;
-  return StageResult::Pass(std::move(item));
+  return StageResult::Pass();
 }
 
 bson::Doc EnsureResumeTokenPresentStage::Explain() const { return ExplainWithToken(name(), token_); }
@@ -182,9 +183,9 @@ constexpr std::string_view kClassicTypes[] = {"insert", "update", "replace", "de
                                               "drop",   "rename", "dropDatabase", "invalidate"};
 }
 
-StageResult ClassicEventFilterStage::Process(StreamItem item) {
+StageResult ClassicEventFilterStage::Process(StreamItem& item) {
   for (auto t : kClassicTypes) {
-    if (item.event.operation_type == t) return StageResult::Pass(std::move(item));
+    if (item.event.operation_type == t) return StageResult::Pass();
   }
   return StageResult::Skip();
 }
@@ -205,11 +206,11 @@ bson::Doc ClassicEventFilterStage::Explain() const {
 
 // ---- Stage 10: the user's stages ----
 
-StageResult UserStagesStage::Process(StreamItem item) {
+StageResult UserStagesStage::Process(StreamItem& item) {
   bson::Doc doc = item.event.ToBson(show_expanded_);
   if (!pipeline_) {
     item.doc = std::move(doc);
-    return StageResult::Pass(std::move(item));
+    return StageResult::Pass();
   }
   std::vector<bson::Doc> input;
   input.push_back(std::move(doc));
@@ -291,8 +292,8 @@ bson::Doc FragmentHeader(const ResumeToken& token, int32_t fragment, int32_t of)
 
 }  // namespace
 
-StageResult SplitLargeEventStage::Process(StreamItem item) {
-  if (!item.doc) return StageResult::Pass(std::move(item));  // a silent end of stream
+StageResult SplitLargeEventStage::Process(StreamItem& item) {
+  if (!item.doc) return StageResult::Pass();  // a silent end of stream
   const bson::Doc& doc = *item.doc;
   if (doc.size() <= max_event_bytes_) {
     if (item.resume_fragment) {
@@ -301,7 +302,7 @@ StageResult SplitLargeEventStage::Process(StreamItem item) {
                                        "the resumed stream was not large enough to be split")
                                     .WithLabel(labels::kNonResumableChangeStreamError));
     }
-    return StageResult::Pass(std::move(item));
+    return StageResult::Pass();
   }
   // Greedy, deterministic: fields by (size, name), smallest first, as MongoDB does, so
   // a resumed stream cuts the same fragments.
@@ -367,11 +368,11 @@ bson::Doc SplitLargeEventStage::Explain() const {
   return b.Done();
 }
 
-StageResult EventSizeCheckStage::Process(StreamItem item) {
+StageResult EventSizeCheckStage::Process(StreamItem& item) {
   if (item.doc && item.doc->size() > max_event_bytes_) {
     return StageResult::Error(Status(ErrorCodes::kBSONObjectTooLarge, TooLargeMessage(*item.doc, max_event_bytes_)));
   }
-  return StageResult::Pass(std::move(item));
+  return StageResult::Pass();
 }
 
 // ---- The builder ----
@@ -420,13 +421,21 @@ std::vector<std::unique_ptr<EventStage>> BuildEventStages(const ChangeStreamPlan
 
 Status RunEventStages(const std::vector<std::unique_ptr<EventStage>>& stages, size_t first, StreamItem item,
                       std::vector<StreamItem>* out) {
-  if (first == stages.size()) {
-    out->push_back(std::move(item));
-    return Status::OK();
+  for (size_t i = first; i < stages.size(); ++i) {
+    StageResult r = stages[i]->Process(item);
+    switch (r.kind) {
+      case StageResult::Kind::kPass:
+        continue;
+      case StageResult::Kind::kSkip:
+        return Status::OK();
+      case StageResult::Kind::kError:
+        return r.status;
+      case StageResult::Kind::kMany:
+        for (auto& next : r.items) BROOK_RETURN_IF_ERROR(RunEventStages(stages, i + 1, std::move(next), out));
+        return Status::OK();
+    }
   }
-  StageResult r = stages[first]->Process(std::move(item));
-  if (r.kind == StageResult::Kind::kError) return r.status;
-  for (auto& next : r.items) BROOK_RETURN_IF_ERROR(RunEventStages(stages, first + 1, std::move(next), out));
+  out->push_back(std::move(item));
   return Status::OK();
 }
 

@@ -90,21 +90,24 @@ struct StreamItem {
   const ResumeToken& token() const { return event.token; }
 };
 
+// What a stage did with the item it was handed. The item is changed in place and passed
+// on (kPass) without being moved or copied: the common case, one per stage per event,
+// costs no allocation. kMany replaces it with zero or more items (an invalidate after
+// its command, the user's stages' outputs, fragments).
 struct StageResult {
-  enum class Kind { kEvents, kSkip, kError };
+  enum class Kind { kPass, kSkip, kMany, kError };
   Kind kind = Kind::kSkip;
-  std::vector<StreamItem> items;
+  std::vector<StreamItem> items;  // kMany only
   Status status;
 
-  static StageResult Pass(StreamItem item) {
+  static StageResult Pass() {
     StageResult r;
-    r.kind = Kind::kEvents;
-    r.items.push_back(std::move(item));
+    r.kind = Kind::kPass;
     return r;
   }
   static StageResult Many(std::vector<StreamItem> items) {
     StageResult r;
-    r.kind = items.empty() ? Kind::kSkip : Kind::kEvents;
+    r.kind = items.empty() ? Kind::kSkip : Kind::kMany;
     r.items = std::move(items);
     return r;
   }
@@ -121,7 +124,8 @@ class EventStage {
  public:
   virtual ~EventStage() = default;
   virtual std::string_view name() const = 0;
-  virtual StageResult Process(StreamItem item) = 0;
+  // Works on `item` in place; see StageResult.
+  virtual StageResult Process(StreamItem& item) = 0;
   // {$changeStream: {stage: name, ...}} by default.
   virtual bson::Doc Explain() const;
 };
@@ -136,7 +140,7 @@ class CheckInvalidateStage : public EventStage {
   CheckInvalidateStage(Scope::Kind scope, std::optional<ResumeTokenData> start_after_invalidate)
       : scope_(scope), start_after_invalidate_(std::move(start_after_invalidate)) {}
   std::string_view name() const override { return "internalCheckInvalidate"; }
-  StageResult Process(StreamItem item) override;
+  StageResult Process(StreamItem& item) override;
 
  private:
   bool IsInvalidating(std::string_view operation_type) const;
@@ -150,7 +154,7 @@ class CheckResumabilityStage : public EventStage {
   std::string_view name() const override { return "internalCheckResumability"; }
   // ChangeStreamHistoryLost (286) when the oplog no longer reaches back to the start point.
   Status CheckHistory(bson::Timestamp oldest_oplog_ts) const;
-  StageResult Process(StreamItem item) override;
+  StageResult Process(StreamItem& item) override;
   bson::Doc Explain() const override;
 
  private:
@@ -162,7 +166,7 @@ class AddPreImageStage : public EventStage {
  public:
   AddPreImageStage(FullDocumentBeforeChangeMode mode, ChangeStreamHost* host) : mode_(mode), host_(host) {}
   std::string_view name() const override { return "internalAddPreImage"; }
-  StageResult Process(StreamItem item) override;
+  StageResult Process(StreamItem& item) override;
   bson::Doc Explain() const override;
 
  private:
@@ -174,7 +178,7 @@ class AddPostImageStage : public EventStage {
  public:
   AddPostImageStage(FullDocumentMode mode, ChangeStreamHost* host) : mode_(mode), host_(host) {}
   std::string_view name() const override { return "internalAddPostImage"; }
-  StageResult Process(StreamItem item) override;
+  StageResult Process(StreamItem& item) override;
   bson::Doc Explain() const override;
 
  private:
@@ -190,7 +194,7 @@ class EnsureResumeTokenPresentStage : public EventStage {
   // Once true, every later event passes through unexamined (the cursor may then let the
   // tailer skip events its user filter rejects: none of them can matter here any more).
   bool surpassed() const { return surpassed_; }
-  StageResult Process(StreamItem item) override;
+  StageResult Process(StreamItem& item) override;
   bson::Doc Explain() const override;
 
  private:
@@ -202,7 +206,7 @@ class EnsureResumeTokenPresentStage : public EventStage {
 class ClassicEventFilterStage : public EventStage {
  public:
   std::string_view name() const override { return "$match"; }
-  StageResult Process(StreamItem item) override;
+  StageResult Process(StreamItem& item) override;
   bson::Doc Explain() const override;
 };
 
@@ -211,7 +215,7 @@ class UserStagesStage : public EventStage {
   UserStagesStage(std::shared_ptr<const query::Pipeline> pipeline, bool show_expanded)
       : pipeline_(std::move(pipeline)), show_expanded_(show_expanded) {}
   std::string_view name() const override { return "userStages"; }
-  StageResult Process(StreamItem item) override;
+  StageResult Process(StreamItem& item) override;
   bson::Doc Explain() const override;
 
  private:
@@ -224,7 +228,7 @@ class SplitLargeEventStage : public EventStage {
   SplitLargeEventStage(size_t max_event_bytes, size_t max_fragment_bytes)
       : max_event_bytes_(max_event_bytes), max_fragment_bytes_(max_fragment_bytes) {}
   std::string_view name() const override { return "$changeStreamSplitLargeEvent"; }
-  StageResult Process(StreamItem item) override;
+  StageResult Process(StreamItem& item) override;
   bson::Doc Explain() const override;
 
  private:
@@ -236,7 +240,7 @@ class EventSizeCheckStage : public EventStage {
  public:
   explicit EventSizeCheckStage(size_t max_event_bytes) : max_event_bytes_(max_event_bytes) {}
   std::string_view name() const override { return "internalEventSizeCheck"; }
-  StageResult Process(StreamItem item) override;
+  StageResult Process(StreamItem& item) override;
 
  private:
   size_t max_event_bytes_;

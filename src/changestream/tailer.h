@@ -23,7 +23,8 @@
 // kMaxQueued disarms the slot (overflow) and the cursor reads the window (or, when far
 // behind, the oplog) again.
 // Decoding only happens while at least one stream is registered; with none the window
-// stays empty and just follows the watermark.
+// stays empty and just follows the watermark. While any is registered the engine syncs
+// promptly (Engine::SetPromptSync): no gathering delay between a commit and its fsync.
 // Errors: an oplog read error stops the tailer for good (failed()); every slot is woken
 // and cursors read the oplog themselves, as before the tailer existed.
 // Thread-safety: all public methods are thread-safe; one mutex guards window, index and

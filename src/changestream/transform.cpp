@@ -3,6 +3,8 @@
 // which event field, the operationDescription of each DDL event, and the token's event
 // identifier ({operationType, documentKey} or {operationType, operationDescription}).
 
+#include <algorithm>
+
 #include "bson/builder.h"
 #include "changestream/stages.h"
 
@@ -39,16 +41,65 @@ Status CommandFieldError(std::string_view field) {
   return Status(40532, "Entry field \"o." + std::string(field) + "\" should be string");
 }
 
+// Small documents of an event, laid out by hand in one exactly sized allocation (a
+// Builder costs two): `fields` appends the fields, `size` is their exact byte count.
+template <typename Fields>
+bson::Doc SmallDoc(size_t size, Fields fields) {
+  std::string bytes;
+  bytes.reserve(4 + size + 1);
+  uint32_t len = static_cast<uint32_t>(4 + size + 1);
+  bytes.append(reinterpret_cast<const char*>(&len), 4);
+  fields(&bytes);
+  bytes.push_back('\0');
+  return bson::Doc(std::move(bytes));
+}
+
+void AppendFieldHeader(bson::Type t, std::string_view key, std::string* out) {
+  out->push_back(static_cast<char>(t));
+  out->append(key);
+  out->push_back('\0');
+}
+
+void AppendDocField(std::string_view key, bson::View doc, std::string* out) {
+  AppendFieldHeader(bson::Type::kObject, key, out);
+  out->append(doc.bytes());
+}
+
+void AppendStringField(std::string_view key, std::string_view value, std::string* out) {
+  AppendFieldHeader(bson::Type::kString, key, out);
+  uint32_t n = static_cast<uint32_t>(value.size() + 1);
+  out->append(reinterpret_cast<const char*>(&n), 4);
+  out->append(value);
+  out->push_back('\0');
+}
+
+size_t FieldSize(std::string_view key, size_t value_size) { return 1 + key.size() + 1 + value_size; }
+
+// {key: e's value}.
+bson::Doc SingleFieldDoc(std::string_view key, const bson::Element& e) {
+  return SmallDoc(FieldSize(key, e.value_size()), [&](std::string* out) {
+    AppendFieldHeader(e.type(), key, out);
+    out->append(reinterpret_cast<const char*>(e.value()), e.value_size());
+  });
+}
+
 bson::Doc EventIdentifier(std::string_view op_type, const std::optional<bson::Doc>& document_key,
                           const std::optional<bson::Doc>& op_description) {
-  bson::Builder b;
-  b.AppendString("operationType", op_type);
+  constexpr std::string_view kOpType = "operationType";
+  std::string_view second;
+  const bson::Doc* doc = nullptr;
   if (document_key) {
-    b.AppendDocument("documentKey", *document_key);
+    second = "documentKey";
+    doc = &*document_key;
   } else if (op_description) {
-    b.AppendDocument("operationDescription", *op_description);
+    second = "operationDescription";
+    doc = &*op_description;
   }
-  return b.Done();
+  size_t size = FieldSize(kOpType, 4 + op_type.size() + 1) + (doc ? FieldSize(second, doc->size()) : 0);
+  return SmallDoc(size, [&](std::string* out) {
+    AppendStringField(kOpType, op_type, out);
+    if (doc) AppendDocField(second, *doc, out);
+  });
 }
 
 // Fills the DDL fields of `ev` from a command entry; false for commands that make no event.
@@ -189,11 +240,12 @@ Status UnwindOperations(const OplogEntry& entry, std::vector<OplogEntry>* out) {
 }
 
 Status UnwindTransactionStage::Unwind(const OplogEntry& entry, std::vector<OplogEntry>* out) const {
-  std::vector<OplogEntry> all;
-  BROOK_RETURN_IF_ERROR(UnwindOperations(entry, &all));
-  for (auto& op : all) {
-    if (predicate_->MatchesOperation(op)) out->push_back(op);
-  }
+  // Unwound straight into `out`, then the operations out of scope are dropped.
+  size_t first = out->size();
+  BROOK_RETURN_IF_ERROR(UnwindOperations(entry, out));
+  auto kept = std::remove_if(out->begin() + static_cast<std::ptrdiff_t>(first), out->end(),
+                             [&](const OplogEntry& op) { return !predicate_->MatchesOperation(op); });
+  out->erase(kept, out->end());
   return Status::OK();
 }
 
@@ -226,9 +278,11 @@ StatusWith<std::optional<ChangeEvent>> TransformStage::Transform(const OplogEntr
     ev.full_document = Image::Of(bson::Doc::CopyOf(op.o));
     if (op.has_o2) {
       ev.document_key = bson::Doc::CopyOf(op.o2);
+    } else if (bson::Element id = op.o["_id"]; !id.missing()) {
+      ev.document_key = SingleFieldDoc("_id", id);
     } else {
       bson::Builder key;
-      key.AppendAs("_id", op.o["_id"]);
+      key.AppendAs("_id", id);
       ev.document_key = key.Done();
     }
   } else if (op.op == "d") {
@@ -288,7 +342,7 @@ StatusWith<std::optional<ChangeEvent>> TransformStage::Transform(const OplogEntr
   token.uuid = op.uuid;
   if (ev.operation_type == "dropDatabase") token.uuid.reset();
   token.event_identifier = EventIdentifier(ev.operation_type, ev.document_key, ev.operation_description);
-  ev.SetToken(token);
+  ev.SetToken(std::move(token));
   return std::optional<ChangeEvent>(std::move(ev));
 }
 

@@ -76,6 +76,11 @@ namespace {
 // How long an unrequested sync waits for more commits. Bounds how far `durable` (and so
 // change streams, which read only durable entries) lags a j:false write when nobody asks.
 constexpr std::chrono::microseconds kBackgroundSyncDelay{2000};
+// With prompt sync on (change streams wait for every commit): the shortest time between
+// the starts of two unrequested syncs. A commit after a quiet spell is synced at once;
+// under a steady stream of commits one fsync covers this long's worth of them, which
+// bounds the fsyncs (each costs CPU: on a VM the disk kick is an exit) to 1,000/s.
+constexpr std::chrono::microseconds kPromptSyncInterval{1000};
 }  // namespace
 
 EngineImpl::EngineImpl(EngineOptions options) : options_(std::move(options)) {}
@@ -494,6 +499,8 @@ void EngineImpl::WakeSyncer(bool request) {
 
 void EngineImpl::RequestSync() { WakeSyncer(true); }
 
+void EngineImpl::SetPromptSync(bool on) { prompt_sync_.store(on, std::memory_order_relaxed); }
+
 void EngineImpl::SyncerLoop() {
   for (;;) {
     {
@@ -508,14 +515,18 @@ void EngineImpl::SyncerLoop() {
       syncer_idle_.store(false);
       if (stopping_) return;
       if (!sync_requested_) {
-        // Nobody waits for this sync: let more commits gather so one fsync covers many
+        // Nobody asked for this sync: let more commits gather so one fsync covers many
         // j:false writes, instead of one fsync (and CPU) per commit. A j:true writer's
-        // request cuts the delay short.
-        sync_cv_.wait_for(l, kBackgroundSyncDelay,
-                          [this] { return stopping_ || sync_requested_; });
+        // request cuts the delay short. With prompt sync on (change streams wait for
+        // every commit) the delay only keeps kPromptSyncInterval between syncs.
+        auto until = prompt_sync_.load(std::memory_order_relaxed)
+                         ? last_sync_start_ + kPromptSyncInterval
+                         : std::chrono::steady_clock::now() + kBackgroundSyncDelay;
+        sync_cv_.wait_until(l, until, [this] { return stopping_ || sync_requested_; });
         if (stopping_) return;
       }
       sync_requested_ = false;
+      last_sync_start_ = std::chrono::steady_clock::now();
     }
     // Every commit up to `target` has appended its WAL record, so one flush+sync covers them
     // all; commits arriving during the sync wait for the next round.

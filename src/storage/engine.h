@@ -161,6 +161,11 @@ class Engine {
   virtual bson::Timestamp durable() const = 0;
   // Asks the syncer to fsync soon (a j:true writer is waiting); never blocks.
   virtual void RequestSync() = 0;
+  // While on, someone (open change streams) waits for every commit to become durable:
+  // instead of waiting a fixed delay after a commit to gather more, the syncer only
+  // keeps a short interval (1 ms) between the starts of two syncs, so a commit after a
+  // quiet spell is synced at once. Off by default; never blocks.
+  virtual void SetPromptSync(bool on) = 0;
   // Blocking wait (for tools and tests; the server waits asynchronously through its
   // waiters module, notified by the listener below).
   virtual Status WaitForDurable(bson::Timestamp ts, std::chrono::milliseconds timeout) = 0;

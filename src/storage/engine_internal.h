@@ -183,6 +183,7 @@ class EngineImpl final : public Engine {
     return bson::Timestamp::FromUint64(durable_.load(std::memory_order_acquire));
   }
   void RequestSync() override;
+  void SetPromptSync(bool on) override;
   Status WaitForDurable(bson::Timestamp ts, std::chrono::milliseconds timeout) override;
   void SetWatermarkListener(std::function<void()> listener) override;
 
@@ -266,6 +267,8 @@ class EngineImpl final : public Engine {
   std::condition_variable durable_cv_;
   bool sync_requested_ = false;
   bool stopping_ = false;
+  std::atomic<bool> prompt_sync_{false};  // SetPromptSync: no gathering delay
+  std::chrono::steady_clock::time_point last_sync_start_;  // syncer thread only
   // True while the syncer waits with nothing to do; commits wake it only then.
   std::atomic<bool> syncer_idle_{false};
   std::thread syncer_;
