@@ -25,11 +25,15 @@
 
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "raw_conn.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using bench::HostPort;
+using bench::Percentile;
+using bench::ProcessCpuSeconds;
 using bench::RawConn;
 
 struct Options {
@@ -157,34 +161,6 @@ void Preload(const Options& opt, int count) {
   mongoc_client_destroy(client);
 }
 
-double Percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  size_t k = static_cast<size_t>(p * (v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + k, v.end());
-  return v[k];
-}
-
-// User + system CPU seconds of a local process, from /proc; -1 when unreadable.
-double ProcessCpuSeconds(int pid) {
-  if (pid <= 0) return -1;
-  std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  FILE* f = std::fopen(path.c_str(), "r");
-  if (!f) return -1;
-  char buf[1024];
-  size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
-  std::fclose(f);
-  buf[n] = '\0';
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-  const char* p = std::strrchr(buf, ')');
-  if (!p) return -1;
-  unsigned long utime = 0, stime = 0;
-  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                  &stime) != 2) {
-    return -1;
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 // --client wire: every client is its own connection with one request in flight, as
 // with the driver, but one epoll thread drives them all, so the generator's CPU stays
 // small next to the server's.
@@ -284,22 +260,9 @@ class WireClient {
   Clock::time_point sent_;
 };
 
-std::pair<std::string, uint16_t> HostPort(const Options& opt) {
-  bson_error_t error;
-  mongoc_uri_t* uri = mongoc_uri_new_with_error(opt.uri.c_str(), &error);
-  if (!uri) {
-    std::fprintf(stderr, "bad --uri: %s\n", error.message);
-    std::exit(2);
-  }
-  const mongoc_host_list_t* h = mongoc_uri_get_hosts(uri);
-  std::pair<std::string, uint16_t> out{h->host, h->port};
-  mongoc_uri_destroy(uri);
-  return out;
-}
-
 void RunWireClients(const Options& opt, Workload w, bool journal, int cell, int preloaded,
                     Clock::time_point deadline, std::vector<CellResult>* results) {
-  auto [host, port] = HostPort(opt);
+  auto [host, port] = HostPort(opt.uri);
   std::string payload(static_cast<size_t>(std::max(0, opt.doc_size - 40)), 'x');
   std::vector<std::unique_ptr<WireClient>> clients;
   int ep = epoll_create1(0);

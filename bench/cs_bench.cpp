@@ -48,9 +48,18 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
+#include "raw_conn.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using bench::CpuUsPer;
+using bench::HostPort;
+using bench::Percentile;
+using bench::ProcessCpuSeconds;
+using bench::RawConn;
+using bench::RssKb;
 
 struct Options {
   std::string uri = "mongodb://127.0.0.1:27017/?directConnection=true";
@@ -93,13 +102,6 @@ void DropCollection(const Options& opt, const char* name) {
   mongoc_client_destroy(c);
 }
 
-double Percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  size_t k = static_cast<size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
-}
-
 std::vector<int> ParseList(const std::string& s) {
   std::vector<int> out;
   size_t start = 0;
@@ -114,122 +116,6 @@ std::vector<int> ParseList(const std::string& s) {
 }
 
 // ---- many streams ---------------------------------------------------------------------
-
-// A bare OP_MSG connection: 5,000 streams each blocked in a getMore need 5,000
-// connections, more than one thread per C-driver client can carry on 2 cores, so the
-// stream side speaks the wire protocol itself and one epoll thread serves all of them.
-class RawConn {
- public:
-  ~RawConn() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool Connect(const std::string& host, uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd_ < 0) return false;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    if (::inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(), &addr.sin_addr) != 1) return false;
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return false;
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return true;
-  }
-  int fd() const { return fd_; }
-  bool Send(const bson_t* cmd) {
-    uint32_t body = 4 + 1 + cmd->len;
-    int32_t header[4] = {static_cast<int32_t>(16 + body), ++request_id_, 0, 2013};  // OP_MSG
-    std::string msg(reinterpret_cast<const char*>(header), 16);
-    uint32_t flags = 0;
-    msg.append(reinterpret_cast<const char*>(&flags), 4);
-    msg.push_back('\0');  // section kind 0: the body
-    msg.append(reinterpret_cast<const char*>(bson_get_data(cmd)), cmd->len);
-    return WriteAll(msg.data(), msg.size());
-  }
-  // Blocks until one whole reply is read; its body into *reply (caller destroys).
-  bool Receive(bson_t* reply) {
-    int32_t header[4];
-    if (!ReadAll(header, 16)) return false;
-    if (header[0] < 21) return false;
-    buf_.resize(static_cast<size_t>(header[0]) - 16);
-    if (!ReadAll(buf_.data(), buf_.size())) return false;
-    const uint8_t* doc = reinterpret_cast<const uint8_t*>(buf_.data()) + 5;
-    uint32_t len;
-    std::memcpy(&len, doc, 4);
-    return bson_init_static(reply, doc, len);
-  }
-
- private:
-  bool WriteAll(const char* p, size_t n) {
-    while (n > 0) {
-      ssize_t w = ::send(fd_, p, n, MSG_NOSIGNAL);
-      if (w <= 0) return false;
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
-    return true;
-  }
-  bool ReadAll(void* out, size_t n) {
-    char* p = static_cast<char*>(out);
-    while (n > 0) {
-      ssize_t r = ::recv(fd_, p, n, 0);
-      if (r <= 0) return false;
-      p += r;
-      n -= static_cast<size_t>(r);
-    }
-    return true;
-  }
-  int fd_ = -1;
-  int32_t request_id_ = 0;
-  std::string buf_;
-};
-
-std::pair<std::string, uint16_t> HostPort(const Options& opt) {
-  bson_error_t error;
-  mongoc_uri_t* uri = mongoc_uri_new_with_error(opt.uri.c_str(), &error);
-  if (!uri) Fail("parsing --uri", error);
-  const mongoc_host_list_t* h = mongoc_uri_get_hosts(uri);
-  std::pair<std::string, uint16_t> out{h->host, h->port};
-  mongoc_uri_destroy(uri);
-  return out;
-}
-
-// The server's resident set, from /proc (--server-pid); -1 when unknown.
-long RssKb(int pid) {
-  if (pid <= 0) return -1;
-  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
-  if (!f) return -1;
-  char line[256];
-  long kb = -1;
-  while (std::fgets(line, sizeof(line), f)) {
-    if (std::strncmp(line, "VmRSS:", 6) == 0) kb = std::atol(line + 6);
-  }
-  std::fclose(f);
-  return kb;
-}
-
-// User + system CPU seconds of a local process, from /proc; -1 when unreadable.
-double ProcessCpuSeconds(int pid) {
-  if (pid <= 0) return -1;
-  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
-  if (!f) return -1;
-  char buf[1024];
-  size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
-  std::fclose(f);
-  buf[n] = '\0';
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-  const char* p = std::strrchr(buf, ')');
-  if (!p) return -1;
-  unsigned long utime = 0, stime = 0;
-  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) return -1;
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-// The server's CPU microseconds per unit of work between two ProcessCpuSeconds readings.
-double CpuUsPer(double before, double after, uint64_t units) {
-  if (before < 0 || after < 0 || units == 0) return -1;
-  return (after - before) * 1e6 / static_cast<double>(units);
-}
 
 struct Stream {
   RawConn conn;
@@ -369,7 +255,7 @@ ManyRow ManyStreamsCell(const Options& opt, int n, const ManyRow& none) {
   }
   ManyRow row;
   row.streams = n;
-  auto [host, port] = HostPort(opt);
+  auto [host, port] = HostPort(opt.uri);
   Fleet fleet;
   long rss0 = RssKb(opt.server_pid);
   for (int i = 0; i < n; ++i) {
