@@ -1,6 +1,7 @@
 #pragma once
 // Small helpers the benchmark programs share: percentiles, a local process's CPU time and
-// resident memory from /proc, and the host and port of a connection string.
+// resident memory from /proc, a C-driver client and ping, and the host and port of a
+// connection string.
 
 #include <mongoc/mongoc.h>
 #include <unistd.h>
@@ -59,6 +60,30 @@ inline long RssKb(int pid) {
   }
   std::fclose(f);
   return kb;
+}
+
+// A C-driver client for `uri_string` (error API version 2); exits with a message when the
+// string does not parse.
+inline mongoc_client_t* Connect(const std::string& uri_string) {
+  bson_error_t error;
+  mongoc_uri_t* uri = mongoc_uri_new_with_error(uri_string.c_str(), &error);
+  if (!uri) {
+    std::fprintf(stderr, "bad --uri: %s\n", error.message);
+    std::exit(2);
+  }
+  mongoc_client_t* client = mongoc_client_new_from_uri(uri);
+  mongoc_uri_destroy(uri);
+  mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+  return client;
+}
+
+// True when the server answers a ping.
+inline bool Ping(mongoc_client_t* client) {
+  bson_t* cmd = BCON_NEW("ping", BCON_INT32(1));
+  bson_error_t error;
+  bool ok = mongoc_client_command_simple(client, "admin", cmd, nullptr, nullptr, &error);
+  bson_destroy(cmd);
+  return ok;
 }
 
 // The first host of a mongodb:// connection string; exits with a message when it does not parse.

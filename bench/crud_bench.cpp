@@ -31,10 +31,7 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using bench::HostPort;
-using bench::Percentile;
-using bench::ProcessCpuSeconds;
-using bench::RawConn;
+using namespace bench;  // the helpers of bench_util.h and raw_conn.h
 
 struct Options {
   std::string uri = "mongodb://127.0.0.1:27017/?directConnection=true";
@@ -65,31 +62,10 @@ const char* Name(Workload w) {
   return "?";
 }
 
-mongoc_client_t* Connect(const Options& opt) {
-  bson_error_t error;
-  mongoc_uri_t* uri = mongoc_uri_new_with_error(opt.uri.c_str(), &error);
-  if (!uri) {
-    std::fprintf(stderr, "bad --uri: %s\n", error.message);
-    std::exit(2);
-  }
-  mongoc_client_t* client = mongoc_client_new_from_uri(uri);
-  mongoc_uri_destroy(uri);
-  mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
-  return client;
-}
-
-bool Ping(mongoc_client_t* client) {
-  bson_t* cmd = BCON_NEW("ping", BCON_INT32(1));
-  bson_error_t error;
-  bool ok = mongoc_client_command_simple(client, "admin", cmd, nullptr, nullptr, &error);
-  bson_destroy(cmd);
-  return ok;
-}
-
 // Keys are spread per thread so concurrent inserts never collide.
 void RunClient(const Options& opt, Workload w, bool journal, int thread_index, int cell,
                int preloaded, Clock::time_point deadline, CellResult* out) {
-  mongoc_client_t* client = Connect(opt);
+  mongoc_client_t* client = Connect(opt.uri);
   mongoc_collection_t* coll = mongoc_client_get_collection(client, "bench", "crud");
   mongoc_write_concern_t* wc = mongoc_write_concern_new();
   mongoc_write_concern_set_w(wc, 1);
@@ -137,7 +113,7 @@ void RunClient(const Options& opt, Workload w, bool journal, int thread_index, i
 }
 
 void Preload(const Options& opt, int count) {
-  mongoc_client_t* client = Connect(opt);
+  mongoc_client_t* client = Connect(opt.uri);
   mongoc_collection_t* coll = mongoc_client_get_collection(client, "bench", "crud");
   bson_error_t error;
   mongoc_collection_drop(coll, &error);  // absent collection is fine
@@ -358,12 +334,12 @@ double ResidentMb(mongoc_client_t* client) {
 }
 
 void IdleConnections(const Options& opt) {
-  mongoc_client_t* probe = Connect(opt);
+  mongoc_client_t* probe = Connect(opt.uri);
   Ping(probe);
   double before = ResidentMb(probe);
   std::vector<mongoc_client_t*> idle;
   for (int i = 0; i < opt.idle; ++i) {
-    idle.push_back(Connect(opt));
+    idle.push_back(Connect(opt.uri));
     if (!Ping(idle.back())) {
       std::fprintf(stderr, "idle connection %d failed\n", i);
       break;
@@ -418,7 +394,7 @@ int main(int argc, char** argv) {
   }
   mongoc_init();
   {
-    mongoc_client_t* c = Connect(opt);
+    mongoc_client_t* c = Connect(opt.uri);
     if (!Ping(c)) {
       std::fprintf(stderr, "cannot reach %s\n", opt.uri.c_str());
       return 1;

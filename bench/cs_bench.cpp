@@ -54,12 +54,7 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using bench::CpuUsPer;
-using bench::HostPort;
-using bench::Percentile;
-using bench::ProcessCpuSeconds;
-using bench::RawConn;
-using bench::RssKb;
+using namespace bench;  // the helpers of bench_util.h and raw_conn.h
 
 struct Options {
   std::string uri = "mongodb://127.0.0.1:27017/?directConnection=true";
@@ -75,26 +70,13 @@ const Clock::time_point kEpoch = Clock::now();
 
 int64_t NowNs() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - kEpoch).count(); }
 
-mongoc_client_t* Connect(const Options& opt) {
-  bson_error_t error;
-  mongoc_uri_t* uri = mongoc_uri_new_with_error(opt.uri.c_str(), &error);
-  if (!uri) {
-    std::fprintf(stderr, "bad --uri: %s\n", error.message);
-    std::exit(2);
-  }
-  mongoc_client_t* client = mongoc_client_new_from_uri(uri);
-  mongoc_uri_destroy(uri);
-  mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
-  return client;
-}
-
 void Fail(const char* what, const bson_error_t& error) {
   std::fprintf(stderr, "%s failed: %s\n", what, error.message);
   std::exit(1);
 }
 
 void DropCollection(const Options& opt, const char* name) {
-  mongoc_client_t* c = Connect(opt);
+  mongoc_client_t* c = Connect(opt.uri);
   mongoc_collection_t* coll = mongoc_client_get_collection(c, "bench", name);
   bson_error_t error;
   mongoc_collection_drop(coll, &error);  // absent is fine
@@ -204,7 +186,7 @@ void ServeStreams(Fleet* fleet, int await_ms) {
 // Inserts {_id, k: id % streams, t, p} for `seconds`, paced at `rate` (0: flat out).
 // Returns inserts/s. `deliver` false: k is -1, which no stream follows.
 double Write(const Options& opt, int streams, bool deliver, int64_t* next_id, int rate, int p, uint64_t* written) {
-  mongoc_client_t* c = Connect(opt);
+  mongoc_client_t* c = Connect(opt.uri);
   mongoc_collection_t* coll = mongoc_client_get_collection(c, "bench", "cs_many");
   bson_error_t error;
   auto start = Clock::now();
@@ -245,7 +227,7 @@ ManyRow ManyStreamsCell(const Options& opt, int n, const ManyRow& none) {
   DropCollection(opt, "cs_many");
   {
     // Create it, so every stream opens on an existing collection.
-    mongoc_client_t* c = Connect(opt);
+    mongoc_client_t* c = Connect(opt.uri);
     mongoc_database_t* db = mongoc_client_get_database(c, "bench");
     bson_error_t error;
     mongoc_collection_t* made = mongoc_database_create_collection(db, "cs_many", nullptr, &error);
@@ -355,7 +337,7 @@ ManyRow ManyStreamsCell(const Options& opt, int n, const ManyRow& none) {
 // (Bytes, not bson_t*: bson_t's alignment attribute does not survive a template argument.)
 std::vector<std::string> WriteAndCollectTokens(const Options& opt, int count) {
   DropCollection(opt, "cs_resume");
-  mongoc_client_t* c = Connect(opt);
+  mongoc_client_t* c = Connect(opt.uri);
   mongoc_collection_t* coll = mongoc_client_get_collection(c, "bench", "cs_resume");
   bson_t* pipeline = BCON_NEW("pipeline", "[", "]");
   bson_t* opts = BCON_NEW("maxAwaitTimeMS", BCON_INT64(200), "batchSize", BCON_INT32(1000));
@@ -407,7 +389,7 @@ std::vector<std::string> WriteAndCollectTokens(const Options& opt, int count) {
 // `want` events; returns {ms to the first event, ms to the last}.
 std::pair<double, double> Resume(const Options& opt, const std::vector<std::string>& tokens, int back,
                                  int batch_size, int want) {
-  mongoc_client_t* c = Connect(opt);
+  mongoc_client_t* c = Connect(opt.uri);
   mongoc_collection_t* coll = mongoc_client_get_collection(c, "bench", "cs_resume");
   bson_t* pipeline = BCON_NEW("pipeline", "[", "]");
   const std::string& bytes = tokens[tokens.size() - 1 - static_cast<size_t>(back)];
@@ -486,7 +468,7 @@ int main(int argc, char** argv) {
   }
   mongoc_init();
   {
-    mongoc_client_t* c = Connect(opt);
+    mongoc_client_t* c = Connect(opt.uri);
     bson_t* ping = BCON_NEW("ping", BCON_INT32(1));
     bson_error_t error;
     if (!mongoc_client_command_simple(c, "admin", ping, nullptr, nullptr, &error)) {

@@ -33,14 +33,17 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using bench::Ping;
+using bench::ProcessCpuSeconds;
 
 struct Options {
   std::string uri = "mongodb://127.0.0.1:27017/?directConnection=true";
@@ -73,22 +76,6 @@ class LineCounter {
   std::streamoff offset_ = 0;
   long lines_ = 0;
 };
-
-// CPU seconds (user + system) a process has used so far, from /proc; -1 if unknown.
-double ProcessCpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  std::getline(in, stat);
-  auto close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream rest(stat.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  // Fields after the command: state is the 3rd of stat; utime and stime the 14th, 15th.
-  for (int i = 3; i <= 15 && rest >> field; ++i)
-    if (i >= 14) ticks += std::atof(field.c_str());
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
 
 std::pair<uint32_t, uint32_t> OperationTime(mongoc_client_t* client) {
   bson_t* cmd = BCON_NEW("ping", BCON_INT32(1));
@@ -207,14 +194,6 @@ pid_t StartBrookd(const std::string& path, Options* opt, std::string* dbpath) {
   return pid;
 }
 
-bool Ping(mongoc_client_t* client) {
-  bson_t* cmd = BCON_NEW("ping", BCON_INT32(1));
-  bson_error_t err;
-  bool ok = mongoc_client_command_simple(client, "admin", cmd, nullptr, nullptr, &err);
-  bson_destroy(cmd);
-  return ok;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -237,11 +216,7 @@ int main(int argc, char** argv) {
   pid_t server = -1;
   std::string dbpath;
   if (!brookd.empty()) server = StartBrookd(brookd, &opt, &dbpath);
-  mongoc_client_t* client = mongoc_client_new(opt.uri.c_str());
-  if (!client) {
-    std::fprintf(stderr, "bad --uri\n");
-    return 2;
-  }
+  mongoc_client_t* client = bench::Connect(opt.uri);
   for (int i = 0; i < 200 && !Ping(client); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::printf("brook watch into a file sink, %ld events of %d bytes\n\n", opt.events, opt.doc_size);
   std::printf("| cell      |    events |  seconds |   events/s |     MB/s | brook CPU us/event | server CPU us/event |\n");

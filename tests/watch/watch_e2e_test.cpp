@@ -31,6 +31,17 @@ const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new Env);
 
 std::string Ts(std::pair<uint32_t, uint32_t> t) { return std::to_string(t.first) + ":" + std::to_string(t.second); }
 
+// True once the receiver has acknowledged every line of `reference`. One copy of the
+// acknowledged lines: iterators of two separate copies must never be mixed (that read
+// freed memory, and once crashed this test in libc).
+bool AckedAll(const HttpReceiver& receiver, const std::vector<std::string>& reference) {
+  auto acked = receiver.AckedLines();
+  std::set<std::string> got(acked.begin(), acked.end());
+  for (const auto& r : reference)
+    if (!got.count(r)) return false;
+  return true;
+}
+
 // Parses a JSON line with libbson (for field checks).
 struct Json {
   explicit Json(const std::string& s) {
@@ -140,18 +151,7 @@ TEST_F(WatchE2E, HttpSinkDeliversEverythingAndTheCheckpointFollowsAcks) {
   writer.Join();
   auto reference = ReferenceEvents(server_->uri(), "e2e", coll, t0, SIZE_MAX, 60000);
   ASSERT_FALSE(reference.empty());
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        // One copy of the acknowledged lines: iterators of two separate copies must
-        // never be mixed (that read freed memory, and once crashed this test in libc).
-        auto acked = receiver.AckedLines();
-        std::set<std::string> got(acked.begin(), acked.end());
-        for (const auto& r : reference)
-          if (!got.count(r)) return false;
-        return true;
-      },
-      60000))
-      << watch.Log();
+  ASSERT_TRUE(WaitFor([&] { return AckedAll(receiver, reference); }, 60000)) << watch.Log();
   EXPECT_EQ(watch.Term(), 0) << watch.Log();
   EXPECT_FALSE(checkpoint_ahead.load());
   EXPECT_NE(watch.Log().find("answered HTTP 503"), std::string::npos);
@@ -187,16 +187,7 @@ TEST_F(WatchE2E, HttpsSinkVerifiesTheReceiverAndDeliversEverything) {
   args.insert(args.end(), {"--checkpoint", "file:" + dir_.File("h.ckpt"), "--sink-ca-file", dir_.File("cert.pem")});
   WatchProcess watch(args, dir_.File("watch.log"));
   watch.Start();
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto acked = receiver.AckedLines();
-        std::set<std::string> got(acked.begin(), acked.end());
-        for (const auto& r : reference)
-          if (!got.count(r)) return false;
-        return true;
-      },
-      60000))
-      << watch.Log();
+  ASSERT_TRUE(WaitFor([&] { return AckedAll(receiver, reference); }, 60000)) << watch.Log();
   EXPECT_EQ(watch.Term(), 0) << watch.Log();
 }
 
