@@ -151,6 +151,16 @@ for s in "${suites[@]}"; do
   total_p=$((total_p + p))
   total_f=$((total_f + f))
 done
+# The names of what failed, so the tail of a long CI log says which test to look at.
+for s in "${suites[@]}"; do
+  log=$LOGS/$s.log
+  case $s in
+    ctest | asanctest) names=$(sed -n '/The following tests FAILED:/,/^Errors while running/p' "$log" | grep -E '^\s+[0-9]+ - ') ;;
+    node | asannode) names=$(grep -E '^\s*✖ ' "$log" | sort -u) ;;
+    *) names=$(grep -E '(FAIL|FAILED|ERROR)[: ]' "$log") ;;
+  esac
+  [[ -n $names ]] && printf 'failed in %s:\n%s\n' "$s" "$(head -20 <<<"$names")"
+done
 echo "total time $(( $(date +%s) - START ))s"
 echo "$total_p passed, $total_f failed"
 ((total_f == 0))

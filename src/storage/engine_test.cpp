@@ -285,15 +285,19 @@ TEST(EngineTest, ConcurrentCommitsGetStrictlyIncreasingTimestampsWithoutHoles) {
 
   // While writers run, sample the visible watermark and what the oplog shows up to it;
   // later nothing at or below a sampled watermark may appear (that would be a hole).
+  // The iterator bounds itself by `visible` as of its creation, which commits may move
+  // between the two reads: `before` bounds what must be seen, `after` what may be.
   std::vector<std::pair<Timestamp, std::set<uint64_t>>> samples;
   std::thread sampler([&] {
     while (!done.load()) {
-      Timestamp v = e->visible();
+      Timestamp before = e->visible();
       std::set<uint64_t> seen;
       auto it = e->NewOplogIterator(Timestamp{}, false);
+      Timestamp after = e->visible();
       for (it->SeekToFirst(); it->Valid(); it->Next()) seen.insert(DecodeOplogKey(it->key()).AsUint64());
-      for (uint64_t t : seen) EXPECT_LE(t, v.AsUint64());
-      samples.emplace_back(v, std::move(seen));
+      for (uint64_t t : seen) EXPECT_LE(t, after.AsUint64());
+      seen.erase(seen.upper_bound(before.AsUint64()), seen.end());
+      samples.emplace_back(before, std::move(seen));
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   });
