@@ -152,6 +152,7 @@ Status EngineImpl::OpenDb() {
 
   BROOK_RETURN_IF_ERROR(Recover());
   syncer_ = std::thread([this] { SyncerLoop(); });
+  committer_ = std::thread([this] { CommitterLoop(); });
   truncator_ = std::thread([this] { TruncatorLoop(); });
   return Status::OK();
 }
@@ -191,6 +192,13 @@ Status EngineImpl::Recover() {
 
 EngineImpl::~EngineImpl() {
   if (db_ == nullptr) return;
+  {
+    // The committer finishes any group handed to it first (CommitterLoop).
+    std::lock_guard<std::mutex> l(queue_mu_);
+    committer_stopping_ = true;
+  }
+  committer_cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
   {
     std::lock_guard<std::mutex> l(sync_mu_);
     stopping_ = true;
@@ -284,8 +292,7 @@ size_t EngineImpl::conflict_history_for_test() {
   return queue_.empty() ? conflicts_.size() : 0;
 }
 
-StatusWith<CommitResult> EngineImpl::Commit(WriteUnit& unit_base) {
-  auto& unit = static_cast<WriteUnitImpl&>(unit_base);
+Status EngineImpl::AdmitUnit(WriteUnitImpl& unit) {
   if (unit.engine_ != this) {
     return Status(ErrorCodes::kInternalError, "write unit belongs to another engine");
   }
@@ -295,18 +302,58 @@ StatusWith<CommitResult> EngineImpl::Commit(WriteUnit& unit_base) {
   unit.finished_ = true;
   if (!unit.first_error_.ok()) return FromRocks(unit.first_error_, "write unit");
   if (HasStickyError()) return background_error();
+  return Status::OK();
+}
+
+StatusWith<CommitResult> EngineImpl::Commit(WriteUnit& unit_base) {
+  auto& unit = static_cast<WriteUnitImpl&>(unit_base);
+  BROOK_RETURN_IF_ERROR(AdmitUnit(unit));
 
   CommitRequest req(&unit);
-  std::unique_lock<std::mutex> l(queue_mu_);
-  queue_.push_back(&req);
-  req.cv.wait(l, [&] { return req.done || queue_.front() == &req; });
-  if (req.done) {
-    if (!req.status.ok()) return req.status;
-    return req.result;
+  std::vector<CommitRequest*> completed;
+  {
+    std::unique_lock<std::mutex> l(queue_mu_);
+    queue_.push_back(&req);
+    req.cv.wait(l, [&] { return req.done || queue_.front() == &req; });
+    if (!req.done) LeadGroup(l, &req, &completed);
   }
+  Complete(&completed);
+  if (!req.status.ok()) return req.status;
+  return req.result;
+}
 
-  // This thread leads: take what is queued, up to a size that keeps the copy into one
-  // batch (and the followers' wait) bounded.
+void EngineImpl::CommitAsync(std::unique_ptr<WriteUnit> unit_base, CommitCallback done) {
+  auto& unit = static_cast<WriteUnitImpl&>(*unit_base);
+  Status admitted = AdmitUnit(unit);
+  if (!admitted.ok()) {
+    done(admitted);
+    return;
+  }
+  auto* req = new CommitRequest(&unit);
+  req->owned = std::move(unit_base);
+  req->callback = std::move(done);
+  std::vector<CommitRequest*> completed;
+  {
+    std::unique_lock<std::mutex> l(queue_mu_);
+    ++async_pending_;
+    queue_.push_back(req);
+    // Alone in the queue: nobody leads, so this thread does, as a synchronous committer
+    // would (no hand-off to the committer thread when there is no contention). Otherwise
+    // the current leader's group, or the next, takes it.
+    if (queue_.size() == 1) LeadGroup(l, req, &completed);
+  }
+  Complete(&completed);
+}
+
+void EngineImpl::WaitForAsyncCommits() {
+  std::unique_lock<std::mutex> l(queue_mu_);
+  async_idle_cv_.wait(l, [this] { return async_pending_ == 0; });
+}
+
+void EngineImpl::LeadGroup(std::unique_lock<std::mutex>& l, const CommitRequest* self,
+                           std::vector<CommitRequest*>* completed) {
+  // Take what is queued, up to a size that keeps the copy into one batch (and the
+  // followers' wait) bounded.
   constexpr size_t kMaxGroupBytes = 4 << 20;
   std::vector<CommitRequest*> group;
   size_t bytes = 0;
@@ -321,14 +368,52 @@ StatusWith<CommitResult> EngineImpl::Commit(WriteUnit& unit_base) {
   l.lock();
   for (CommitRequest* r : group) {
     queue_.pop_front();
-    if (r == &req) continue;
-    r->done = true;
-    r->cv.notify_one();  // under the lock: the request dies as soon as its thread sees done
+    if (r->async()) {
+      completed->push_back(r);
+    } else if (r != self) {
+      r->done = true;
+      r->cv.notify_one();  // under the lock: the request dies as soon as its thread sees done
+    }
   }
-  if (!queue_.empty()) queue_.front()->cv.notify_one();
-  l.unlock();
-  if (!req.status.ok()) return req.status;
-  return req.result;
+  if (queue_.empty()) return;
+  if (queue_.front()->async()) {
+    // Its thread went on serving others; the committer thread leads for it.
+    committer_lead_ = true;
+    committer_cv_.notify_one();
+  } else {
+    queue_.front()->cv.notify_one();
+  }
+}
+
+void EngineImpl::Complete(std::vector<CommitRequest*>* completed) {
+  if (completed->empty()) return;
+  for (CommitRequest* r : *completed) {
+    if (r->status.ok()) {
+      r->callback(r->result);
+    } else {
+      r->callback(r->status);
+    }
+    delete r;  // and its unit
+  }
+  size_t n = completed->size();
+  completed->clear();
+  std::lock_guard<std::mutex> l(queue_mu_);
+  async_pending_ -= n;
+  if (async_pending_ == 0) async_idle_cv_.notify_all();
+}
+
+void EngineImpl::CommitterLoop() {
+  std::vector<CommitRequest*> completed;
+  std::unique_lock<std::mutex> l(queue_mu_);
+  for (;;) {
+    committer_cv_.wait(l, [this] { return committer_lead_ || committer_stopping_; });
+    if (!committer_lead_) return;  // stopping, and nothing was handed to us
+    committer_lead_ = false;
+    LeadGroup(l, nullptr, &completed);
+    l.unlock();
+    Complete(&completed);
+    l.lock();
+  }
 }
 
 namespace {

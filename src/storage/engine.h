@@ -6,7 +6,8 @@
 // maps and write only through a WriteUnit committed by Engine::Commit.
 //
 // Write path (DESIGN.md "The write path"): a WriteUnit reads from its snapshot (plus its
-// own writes) and collects puts/deletes. Commit() queues the unit for the group commit:
+// own writes) and collects puts/deletes. Commit() queues the unit for the group commit
+// (CommitAsync() queues it without waiting and calls back when it is written):
 // the thread at the front of the queue leads a group of queued units, checks each for
 // write-write conflicts against commits since its snapshot (the loser alone gets
 // WriteConflict, 112), gives each unit's oplog drafts the next cluster Timestamps in
@@ -150,6 +151,19 @@ class Engine {
   // A unit commits at most once; a second Commit (or one after a failure) is an error.
   // A unit without oplog drafts commits without a timestamp (CommitResult all null).
   virtual StatusWith<CommitResult> Commit(WriteUnit& unit) = 0;
+
+  // Commit for a caller that must not block its thread (the server's network threads):
+  // queues the unit and returns. `done` runs exactly once with what Commit would have
+  // returned, after the unit's group is written: inside this call when nothing was queued
+  // before it (this thread then leads its own group), else on the thread that led the
+  // group (the engine's committer thread, or a synchronous committer's). `done` must be
+  // short and must not call back into Engine. The engine owns the unit until `done` has
+  // run, and destroys it then.
+  using CommitCallback = std::function<void(StatusWith<CommitResult>)>;
+  virtual void CommitAsync(std::unique_ptr<WriteUnit> unit, CommitCallback done) = 0;
+  // Blocks until every CommitAsync has run its callback (the server calls it before the
+  // executors its callbacks post to go away).
+  virtual void WaitForAsyncCommits() = 0;
 
   // The sticky storage error (STYLE.md 9): OK until a WAL write or sync fails, then that
   // error forever. For serverStatus and health checks.

@@ -139,15 +139,20 @@ class WriteUnitImpl final : public WriteUnit {
   bool finished_ = false;        // committed, or failed a commit
 };
 
-// One unit waiting in the group-commit queue. Lives on its committing thread's stack;
-// the leader fills in the result, then sets `done` under the queue lock.
+// One unit waiting in the group-commit queue. A synchronous one (Commit) lives on its
+// committing thread's stack; the leader fills in the result, then sets `done` under the
+// queue lock. An asynchronous one (CommitAsync) is on the heap, owns its unit, and is
+// completed by whoever led its group: its callback runs, then it is deleted.
 struct CommitRequest {
   explicit CommitRequest(WriteUnitImpl* u) : unit(u) {}
   WriteUnitImpl* unit;
   Status status;
   CommitResult result;
   bool done = false;
-  std::condition_variable cv;
+  std::condition_variable cv;        // synchronous only
+  std::unique_ptr<WriteUnit> owned;  // asynchronous only: `unit`, owned
+  Engine::CommitCallback callback;   // asynchronous only
+  bool async() const { return static_cast<bool>(callback); }
 };
 
 // Byte offsets of the fields Commit patches in an oplog entry built by BuildOplogEntry:
@@ -174,6 +179,8 @@ class EngineImpl final : public Engine {
   std::unique_ptr<Snapshot> GetSnapshot() override;
   std::unique_ptr<WriteUnit> BeginWriteUnit() override;
   StatusWith<CommitResult> Commit(WriteUnit& unit) override;
+  void CommitAsync(std::unique_ptr<WriteUnit> unit, CommitCallback done) override;
+  void WaitForAsyncCommits() override;
   Status background_error() const override;
 
   bson::Timestamp visible() const override {
@@ -211,6 +218,22 @@ class EngineImpl final : public Engine {
   void UnlinkUnit(WriteUnitImpl* unit);
 
  private:
+  // Checks a unit about to be queued (right engine, not committed before, no sticky
+  // error) and marks it finished.
+  Status AdmitUnit(WriteUnitImpl& unit);
+  // The leader's turn, entered with queue_mu_ held by the thread whose request is at the
+  // front (or by the committer thread for an asynchronous front): takes a group from the
+  // front, commits it with the lock released, pops it, marks the synchronous requests
+  // done, moves the asynchronous ones to *completed (their callbacks are run by
+  // Complete, after the lock is released), and hands the lead to the new front. Returns
+  // with the lock held.
+  void LeadGroup(std::unique_lock<std::mutex>& l, const CommitRequest* self,
+                 std::vector<CommitRequest*>* completed);
+  // Runs the callbacks of finished asynchronous requests and deletes them; no lock held.
+  void Complete(std::vector<CommitRequest*>* completed);
+  // The committer thread: leads the groups whose front request is asynchronous (their
+  // threads do not wait to be told to lead).
+  void CommitterLoop();
   // Runs one group as its leader: conflict checks, timestamps, one batch, watermarks.
   // Fills every request's status/result; does not set `done`.
   void CommitGroup(const std::vector<CommitRequest*>& group);
@@ -240,6 +263,15 @@ class EngineImpl final : public Engine {
   // one leader at a time applies groups in timestamp order, so `visible` has no holes.
   std::mutex queue_mu_;
   std::deque<CommitRequest*> queue_;  // guarded by queue_mu_
+  // The lead was handed to an asynchronous front request: the committer thread takes
+  // it. Guarded by queue_mu_, as is committer_stopping_.
+  bool committer_lead_ = false;
+  bool committer_stopping_ = false;
+  std::condition_variable committer_cv_;
+  std::thread committer_;
+  // CommitAsync requests whose callback has not run yet (guarded by queue_mu_).
+  size_t async_pending_ = 0;
+  std::condition_variable async_idle_cv_;
   bson::Timestamp last_ts_;           // leader only (and Recover, before serving)
   ConflictTable conflicts_;           // leader only
   rocksdb::WriteBatch group_batch_;   // leader only; reused to keep its buffer
