@@ -137,6 +137,8 @@ Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Build
   if (!retry.ok()) return retry.status();
   const RetryContext* rc = retry.value() ? &*retry.value() : nullptr;
 
+  // One document: its commit is the command's last step, so the dispatcher may do it.
+  if (docs.Obj().CountFields() == 1) DeferLastCommit(op);
   int32_t n = 0;
   bson::Builder errors;
   size_t error_count = 0;
@@ -188,6 +190,7 @@ Status HandleUpdate(OperationContext& op, const CommandRequest& req, bson::Build
   if (!retry.ok()) return retry.status();
   const RetryContext* rc = retry.value() ? &*retry.value() : nullptr;
 
+  const bool single_statement = updates.Obj().CountFields() == 1;
   int64_t n = 0, n_modified = 0;
   bson::Builder errors, upserted;
   size_t error_count = 0, upserted_count = 0;
@@ -235,6 +238,7 @@ Status HandleUpdate(OperationContext& op, const CommandRequest& req, bson::Build
       ur.bypass_validation = bypass.value();
       ur.multi = multi.value_or(false);
       ur.driver = driver.value().get();
+      if (!ur.multi && single_statement) DeferLastCommit(op);
       return ExecuteUpdate(op, ns.value(), ur, ur.multi ? nullptr : rc, StmtIdFor(req.body, i));
     };
     auto outcome = run();
@@ -282,6 +286,7 @@ Status HandleDelete(OperationContext& op, const CommandRequest& req, bson::Build
   if (!retry.ok()) return retry.status();
   const RetryContext* rc = retry.value() ? &*retry.value() : nullptr;
 
+  const bool single_statement = deletes.Obj().CountFields() == 1;
   int64_t n = 0;
   bson::Builder errors;
   size_t error_count = 0;
@@ -313,6 +318,7 @@ Status HandleDelete(OperationContext& op, const CommandRequest& req, bson::Build
       dr.has_collation = collator != nullptr;
       dr.let = let.value_or(bson::View());
       dr.multi = lim == 0;
+      if (!dr.multi && single_statement) DeferLastCommit(op);
       return ExecuteDelete(op, ns.value(), dr, dr.multi ? nullptr : rc, StmtIdFor(req.body, i));
     };
     auto outcome = run();

@@ -73,6 +73,8 @@ Status HandleFindAndModify(OperationContext& op, const CommandRequest& req, bson
   if (!retry.ok()) return retry.status();
   const RetryContext* rc = retry.value() ? &*retry.value() : nullptr;
 
+  // The write is the last step unless a projection (which can still fail) follows it.
+  if (!projection) DeferLastCommit(op);
   std::optional<bson::Doc> value;
   bson::Builder last_error;
   if (is_remove) {

@@ -19,18 +19,18 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "bson/document.h"
 #include "bson/types.h"
+#include "storage/engine.h"
 
-namespace brook::storage {
-class Engine;
-}
 namespace brook::changestream {
 class OplogTailer;
 }
 namespace brook::catalog {
 class Catalog;
+struct CollectionInfo;
 }
 
 namespace brook::commands {
@@ -127,6 +127,14 @@ struct AwaitData {
   std::shared_ptr<const std::atomic<bool>> signal;
 };
 
+// A write a handler left for the dispatcher to commit: the dispatcher's coroutine waits
+// for the group commit without holding its network thread (Engine::CommitAsync), then
+// calls FinishDeferredCommit (write_ops.h).
+struct DeferredCommit {
+  std::unique_ptr<storage::WriteUnit> unit;
+  std::vector<std::shared_ptr<const catalog::CollectionInfo>> created;  // to publish after
+};
+
 class OperationContext {
  public:
   OperationContext(ServiceContext& service, ClientInfo& client) : service_(service), client_(client) {}
@@ -158,6 +166,14 @@ class OperationContext {
   std::optional<std::chrono::milliseconds> delay_reply;
   // The connection is closed instead of answering (a failpoint's doing).
   bool close_connection = false;
+
+  // Deferred commits. The dispatcher sets `commit_async_ok` when it will commit a unit
+  // left in `deferred_commit`; a handler sets `defer_next_commit` (DeferLastCommit in
+  // write_ops.h) when its next RunWriteUnit is its last write and its reply needs only
+  // that write's success; that RunWriteUnit then leaves its unit here uncommitted.
+  bool commit_async_ok = false;
+  bool defer_next_commit = false;
+  std::optional<DeferredCommit> deferred_commit;
 
   // Write units of this command retried after a WriteConflict (RunWriteUnit). After one,
   // another attempt of the same statement may have committed meanwhile, so retryable

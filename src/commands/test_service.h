@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -58,6 +59,7 @@ class ServiceFixture : public ::testing::Test {
   void OpenService() {
     storage::EngineOptions opts;
     opts.dbpath = dir_;
+    opts.group_commit_hook = group_commit_hook_;
     auto e = storage::Engine::Open(opts);
     ASSERT_TRUE(e.ok()) << e.status().ToString();
     engine_ = std::move(e).value();
@@ -80,6 +82,8 @@ class ServiceFixture : public ::testing::Test {
   }
 
   std::string dir_;
+  // Passed to the engine (EngineOptions::group_commit_hook); set it before SetUp.
+  std::function<void(size_t)> group_commit_hook_;
   ServerStats stats_;
   std::unique_ptr<storage::Engine> engine_;
   std::unique_ptr<catalog::Catalog> catalog_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <thread>
+#include <utility>
 
 #include "bson/builder.h"
 #include "catalog/record_store.h"
@@ -279,9 +280,36 @@ Status CheckTransactionalWriteFailPoint(OperationContext& op) {
   return Status::OK();
 }
 
+namespace {
+
+// What follows a successful commit, deferred or not.
+void AfterCommit(OperationContext& op, const storage::CommitResult& committed,
+                 const std::vector<catalog::CollectionPtr>& created) {
+  for (const auto& c : created) op.service().catalog->Publish(c);
+  auto ts = committed.last_ts;
+  if (!ts.IsNull()) {
+    if (op.operation_time < ts) op.operation_time = ts;
+    if (op.write_concern.NeedsDurability()) op.wait_for_durable = op.operation_time;
+  }
+}
+
+}  // namespace
+
+void DeferLastCommit(OperationContext& op) {
+  op.defer_next_commit = op.commit_async_ok && !op.txn;
+}
+
+Status FinishDeferredCommit(OperationContext& op, const DeferredCommit& deferred,
+                            const StatusWith<storage::CommitResult>& committed) {
+  if (!committed.ok()) return committed.status();
+  AfterCommit(op, committed.value(), deferred.created);
+  return Status::OK();
+}
+
 Status RunWriteUnit(OperationContext& op,
                     const std::function<Status(storage::WriteUnit& unit, bool* commit,
                                                std::vector<catalog::CollectionPtr>* created)>& body) {
+  const bool defer = std::exchange(op.defer_next_commit, false);
   if (op.txn) {
     // Inside a transaction the statement writes into the transaction's unit, committed
     // by commitTransaction; a conflict is the transaction's to retry, not ours.
@@ -309,6 +337,10 @@ Status RunWriteUnit(OperationContext& op,
     }
     if (!commit) return Status::OK();
     BROOK_RETURN_IF_ERROR(CheckTransactionalWriteFailPoint(op));
+    if (defer) {
+      op.deferred_commit = DeferredCommit{std::move(unit), std::move(created)};
+      return Status::OK();
+    }
     auto committed = engine->Commit(*unit);
     if (!committed.ok()) {
       if (committed.status() == ErrorCodes::kWriteConflict && attempt < kMaxWriteAttempts) {
@@ -318,12 +350,7 @@ Status RunWriteUnit(OperationContext& op,
       }
       return committed.status();
     }
-    for (const auto& c : created) op.service().catalog->Publish(c);
-    auto ts = committed.value().last_ts;
-    if (!ts.IsNull()) {
-      if (op.operation_time < ts) op.operation_time = ts;
-      if (op.write_concern.NeedsDurability()) op.wait_for_durable = op.operation_time;
-    }
+    AfterCommit(op, committed.value(), created);
     return Status::OK();
   }
 }

@@ -20,6 +20,7 @@
 
 #include "bson/document.h"
 #include "catalog/catalog.h"
+#include "commands/operation_context.h"
 #include "commands/sessions.h"
 #include "query/matcher.h"
 #include "query/update.h"
@@ -51,9 +52,21 @@ StatusWith<std::optional<RetryContext>> BeginRetryableCommand(OperationContext& 
 // backoff, bounded). `body` returns false in *commit to skip committing (nothing to do).
 // Collections the body created implicitly (appended to *created) are published after the
 // commit. Records the commit's last timestamp in op.operation_time / wait_for_durable.
+// After DeferLastCommit, the next RunWriteUnit runs its body once and leaves the unit in
+// op.deferred_commit for the dispatcher instead of committing it.
 Status RunWriteUnit(OperationContext& op,
                     const std::function<Status(storage::WriteUnit& unit, bool* commit,
                                                std::vector<catalog::CollectionPtr>* created)>& body);
+
+// Called by a handler just before the RunWriteUnit of its last write, when its reply
+// depends on nothing but that write's success: the dispatcher then commits it without
+// blocking the network thread (outside transactions; only where the dispatcher offers).
+void DeferLastCommit(OperationContext& op);
+// The dispatcher's half of a deferred commit: what RunWriteUnit does after a commit
+// (publish created collections, record the timestamp) on success; the commit's error
+// otherwise. A WriteConflict is for the caller to retry by running the command again.
+Status FinishDeferredCommit(OperationContext& op, const DeferredCommit& deferred,
+                            const StatusWith<storage::CommitResult>& committed);
 
 // Puts _id first (generating an ObjectId when absent) and validates it (InvalidIdField 53).
 StatusWith<bson::Doc> PrepareInsertDocument(bson::View doc);

@@ -12,6 +12,8 @@
 #include "commands/server_options.h"
 #include "commands/server_stats.h"
 #include "commands/transactions.h"
+#include "commands/write_ops.h"
+#include "server/await_commit.h"
 #include "server/logging.h"
 #include "server/waiters.h"
 #include "storage/engine.h"
@@ -171,11 +173,30 @@ asio::awaitable<DispatchResult> Dispatcher::Dispatch(commands::ClientInfo& clien
   if (st.ok() && service_.transactions) st = service_.transactions->CheckOut(*spec, op);
 
   commands::CommandRequest req{name, op.db, body};
+  op.commit_async_ok = service_.engine != nullptr;
   if (st.ok()) {
     for (;;) {
       bson::Builder reply;
       op.await_data.reset();
       st = RunHandler(*spec, op, req, &reply);
+      op.defer_next_commit = false;
+      if (op.deferred_commit) {
+        commands::DeferredCommit deferred = std::move(*op.deferred_commit);
+        op.deferred_commit.reset();
+        // A failed handler's unit is dropped uncommitted, as its own RunWriteUnit would
+        // never have committed it either.
+        if (st.ok()) {
+          auto committed = co_await AwaitCommit(*service_.engine, std::move(deferred.unit));
+          if (committed.status() == ErrorCodes::kWriteConflict) {
+            // Another write won a key this one wrote: run the command again, committing
+            // synchronously this time, so RunWriteUnit's retry loop takes over.
+            ++op.write_conflict_retries;
+            op.commit_async_ok = service_.engine != nullptr;
+            continue;
+          }
+          st = commands::FinishDeferredCommit(op, deferred, committed);
+        }
+      }
       if (!st.ok()) break;
       handler_reply = reply.Done();
       if (!op.await_data || std::chrono::steady_clock::now() >= op.await_data->deadline) break;

@@ -264,6 +264,9 @@ void Server::Run() {
   listener_io_.stop();
   for (auto& io : ios_) io->stop();
   for (auto& t : pool) t.join();
+  // A commit the engine still completes posts its reply's resumption to one of ios_,
+  // which must outlive that post (server/await_commit.h).
+  if (service_.engine) service_.engine->WaitForAsyncCommits();
   Log('I', "NETWORK", 4784905, "signalProcessing", "Shutting down the global connection pool");
 }
 

@@ -8,7 +8,9 @@
 // thread that saw the socket ready to another one (a shared io_context run by a pool
 // costs futex wake-ups and context switches on every request). Handlers are synchronous
 // and short; anything that waits goes through Waiters and never holds a thread. The only
-// blocking a handler does is the group commit, which other threads complete.
+// blocking a handler does is a synchronous group commit (DDL, transactions, multi-
+// statement writes); single-statement CRUD writes commit through server/await_commit.h
+// and leave the thread free while their group is written.
 // Shutdown (SIGINT/SIGTERM or Shutdown()): stop accepting, wake every waiter, close
 // every connection, let in-flight replies finish for a short grace period, stop the
 // io threads. The caller then closes the storage engine.
