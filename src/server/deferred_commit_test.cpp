@@ -37,7 +37,7 @@ class DeferredCommitTest : public commands::testsupport::ServiceFixture {
     ServiceFixture::SetUp();
     service_.options = &options_;
     service_.failpoints = &failpoints_;
-    waiters_ = std::make_unique<Waiters>(io_, [this] { return engine_->durable(); });
+    waiters_ = std::make_unique<Waiters>([this] { return engine_->durable(); });
     dispatcher_ = std::make_unique<Dispatcher>(service_, *waiters_);
     // One I/O thread: a handler blocking in the commit would stop every other request.
     thread_ = std::thread([this] { io_.run(); });

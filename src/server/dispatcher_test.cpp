@@ -26,7 +26,7 @@ bson::Doc J(std::string_view json) {
 // cluster times are null timestamps.
 class DispatcherTest : public ::testing::Test {
  protected:
-  DispatcherTest() : waiters_(io_, [] { return bson::Timestamp{}; }), dispatcher_(service_, waiters_) {
+  DispatcherTest() : waiters_([] { return bson::Timestamp{}; }), dispatcher_(service_, waiters_) {
     service_.options = &options_;
     service_.stats = &stats_;
     service_.failpoints = &failpoints_;

@@ -34,7 +34,7 @@ std::vector<std::unique_ptr<asio::io_context>> MakeIoContexts(const commands::Se
 Server::Server(commands::ServiceContext& service)
     : service_(service),
       ios_(MakeIoContexts(service)),
-      waiters_(*ios_[0], [&service] {
+      waiters_([&service] {
         return service.engine ? service.engine->durable() : bson::Timestamp{};
       }),
       dispatcher_(service, waiters_),

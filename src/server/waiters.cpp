@@ -21,8 +21,7 @@ struct Waiters::Waiter {
   }
 };
 
-Waiters::Waiters(asio::io_context& io, std::function<bson::Timestamp()> durable)
-    : io_(io), durable_(std::move(durable)) {}
+Waiters::Waiters(std::function<bson::Timestamp()> durable) : durable_(std::move(durable)) {}
 
 void Waiters::OnWatermarksMoved() {
   // The engine calls this once per WAL sync (not per commit), so the pass runs right

@@ -53,7 +53,7 @@ class Waiters {
   using Clock = std::chrono::steady_clock;
 
   // `durable` reads the engine's durable watermark; called from any thread.
-  Waiters(asio::io_context& io, std::function<bson::Timestamp()> durable);
+  explicit Waiters(std::function<bson::Timestamp()> durable);
   Waiters(const Waiters&) = delete;
   Waiters& operator=(const Waiters&) = delete;
 
@@ -97,7 +97,6 @@ class Waiters {
   // executor. Call with mu_ held.
   void Wake(const std::shared_ptr<Waiter>& w, WakeBatch* batch);
 
-  [[maybe_unused]] asio::io_context& io_;  // kept for the constructor's contract; clang warns on unused fields
   std::function<bson::Timestamp()> durable_;
   std::atomic<bool> shutdown_{false};
   mutable std::mutex mu_;

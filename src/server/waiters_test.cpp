@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 class WaitersTest : public ::testing::Test {
  protected:
   WaitersTest()
-      : waiters_(io_, [this] { return bson::Timestamp::FromUint64(durable_.load()); }) {}
+      : waiters_([this] { return bson::Timestamp::FromUint64(durable_.load()); }) {}
   ~WaitersTest() override {
     guard_.reset();
     io_.stop();

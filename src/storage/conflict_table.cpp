@@ -6,7 +6,16 @@
 
 namespace brook::storage::internal {
 
-bool ConflictTable::Conflicts(std::string_view key, uint64_t snapshot_seq) const {
+ConflictTable::KeyHash ConflictTable::HashKey(int family, std::string_view key) {
+  // libstdc++'s string hash is 64-bit MurmurHash; the family is folded in with a
+  // splitmix64 finaliser so that one key in two families gives unrelated fingerprints.
+  uint64_t h = std::hash<std::string_view>{}(key) + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(family + 1);
+  h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
+  h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
+  return h ^ (h >> 31);
+}
+
+bool ConflictTable::Conflicts(KeyHash key, uint64_t snapshot_seq) const {
   // History between the snapshot and the floor is gone: a write there cannot be ruled out.
   if (snapshot_seq < floor_) return true;
   if (last_write_.empty()) return false;
@@ -14,8 +23,8 @@ bool ConflictTable::Conflicts(std::string_view key, uint64_t snapshot_seq) const
   return it != last_write_.end() && it->second > snapshot_seq;
 }
 
-void ConflictTable::MarkPending(std::string_view key) {
-  auto [it, inserted] = last_write_.try_emplace(std::string(key), kPending);
+void ConflictTable::MarkPending(KeyHash key) {
+  auto [it, inserted] = last_write_.try_emplace(key, kPending);
   if (!inserted) {
     if (it->second == kPending) return;  // written twice in this group (same unit)
     it->second = kPending;
@@ -24,9 +33,9 @@ void ConflictTable::MarkPending(std::string_view key) {
 }
 
 void ConflictTable::Publish(uint64_t seq) {
-  for (std::string& key : pending_) {
+  for (KeyHash key : pending_) {
     last_write_[key] = seq;
-    history_.emplace_back(seq, std::move(key));
+    history_.emplace_back(seq, key);
   }
   pending_.clear();
 }

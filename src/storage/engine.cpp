@@ -455,7 +455,7 @@ void EngineImpl::CommitGroup(const std::vector<CommitRequest*>& group) {
   for (CommitRequest* r : group) {
     WriteUnitImpl& u = *r->unit;
     bool conflict = false;
-    for (const std::string& k : u.written_keys_) {
+    for (ConflictTable::KeyHash k : u.written_keys_) {
       if ((conflict = conflicts_.Conflicts(k, u.snapshot_seq_))) break;
     }
     for (size_t i = 0; !conflict && i < u.locked_reads_.size(); ++i) {
@@ -465,7 +465,7 @@ void EngineImpl::CommitGroup(const std::vector<CommitRequest*>& group) {
       r->status = WriteConflictStatus();
       continue;
     }
-    for (const std::string& k : u.written_keys_) conflicts_.MarkPending(k);
+    for (ConflictTable::KeyHash k : u.written_keys_) conflicts_.MarkPending(k);
     accepted.push_back(r);
   }
   if (accepted.empty()) return;

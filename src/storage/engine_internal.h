@@ -120,7 +120,7 @@ class WriteUnitImpl final : public WriteUnit {
 
  private:
   friend class EngineImpl;
-  void Track(std::vector<std::string>* keys, Family f, std::string_view key);
+  void Track(std::vector<ConflictTable::KeyHash>* keys, Family f, std::string_view key);
 
   EngineImpl* engine_;
   const rocksdb::Snapshot* snapshot_;  // set while linked (EngineImpl::LinkUnit)
@@ -131,8 +131,9 @@ class WriteUnitImpl final : public WriteUnit {
   rocksdb::WriteBatchWithIndex batch_;
   // Conflict keys (family byte + key): what this unit wrote, and what it only read
   // with GetForUpdate.
-  std::vector<std::string> written_keys_;
-  std::vector<std::string> locked_reads_;
+  // Fingerprints (ConflictTable::HashKey) of the keys written and GetForUpdate-read.
+  std::vector<ConflictTable::KeyHash> written_keys_;
+  std::vector<ConflictTable::KeyHash> locked_reads_;
   std::vector<PendingOplog> oplog_;
   size_t oplog_bytes_ = 0;
   rocksdb::Status first_error_;  // a failed Put/Delete fails the commit

@@ -123,11 +123,8 @@ WriteUnitImpl::WriteUnitImpl(EngineImpl* engine)
 
 WriteUnitImpl::~WriteUnitImpl() { engine_->UnlinkUnit(this); }
 
-void WriteUnitImpl::Track(std::vector<std::string>* keys, Family f, std::string_view key) {
-  std::string& k = keys->emplace_back();
-  k.reserve(1 + key.size());
-  k.push_back(static_cast<char>(f));
-  k.append(key);
+void WriteUnitImpl::Track(std::vector<ConflictTable::KeyHash>* keys, Family f, std::string_view key) {
+  keys->push_back(ConflictTable::HashKey(static_cast<int>(f), key));
 }
 
 StatusWith<std::string> WriteUnitImpl::Get(Family f, std::string_view key) {
