@@ -18,26 +18,14 @@
 #include "bson/json.h"
 #include "changestream/host.h"
 #include "storage/engine.h"
+#include "storage/storage_test_util.h"
 
 namespace brook::changestream {
 namespace {
 
 bson::Doc J(std::string_view json) { return std::move(bson::FromJson(json).value()); }
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("brook_cs_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string path() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using storage::testing::TempDir;
 
 class CursorTest : public ::testing::TestWithParam<bool> {
  protected:

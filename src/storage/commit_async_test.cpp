@@ -16,34 +16,20 @@
 #include "bson/builder.h"
 #include "storage/engine.h"
 #include "storage/engine_internal.h"
+#include "storage/storage_test_util.h"
 
 namespace brook::storage {
 namespace {
 
 using bson::Timestamp;
-
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("brook_async_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string path() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 constexpr int64_t kFixedMillis = 2'000'000'000'000;  // one second: incs count commits
 
-std::unique_ptr<Engine> OpenOrDie(EngineOptions o) {
+// Opened with a clock stuck in one second: timestamps count commits (inc 1, 2, ...).
+std::unique_ptr<Engine> OpenFixedClock(EngineOptions o) {
   o.wall_clock_millis = [] { return kFixedMillis; };
-  auto r = Engine::Open(o);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? std::move(r).value() : nullptr;
+  return testing::OpenOrDie(o);
 }
 
 internal::EngineImpl& Impl(Engine& e) { return static_cast<internal::EngineImpl&>(e); }
@@ -90,7 +76,7 @@ struct Outcome {
 
 TEST(CommitAsyncTest, AloneItCommitsInsideTheCall) {
   TempDir dir;
-  auto e = OpenOrDie({.dbpath = dir.path()});
+  auto e = OpenFixedClock({.dbpath = dir.path()});
   Outcome out;
   e->CommitAsync(Unit(*e, "k", 1), out.Callback());
   ASSERT_TRUE(out.done) << "nothing was queued, so the caller led its own group";
@@ -114,7 +100,7 @@ TEST(CommitAsyncTest, QueuedBehindALeaderTheCommitterThreadCommitsThemAsOneGroup
     groups.push_back(n);
     if (groups.size() == 1) cv.wait(l, [&] { return release; });  // hold the first leader
   };
-  auto e = OpenOrDie(o);
+  auto e = OpenFixedClock(o);
 
   auto first = Unit(*e, "a", 0);
   StatusWith<CommitResult> first_result = Status(ErrorCodes::kInternalError, "unset");
@@ -154,7 +140,7 @@ TEST(CommitAsyncTest, QueuedBehindALeaderTheCommitterThreadCommitsThemAsOneGroup
 
 TEST(CommitAsyncTest, ALosingUnitHearsWriteConflictAndWritesNothing) {
   TempDir dir;
-  auto e = OpenOrDie({.dbpath = dir.path()});
+  auto e = OpenFixedClock({.dbpath = dir.path()});
   auto winner = Unit(*e, "x", 1);
   auto loser = e->BeginWriteUnit();  // snapshot before the winner commits
   loser->Put(Family::kRecords, "x", "loser");
@@ -171,7 +157,7 @@ TEST(CommitAsyncTest, ALosingUnitHearsWriteConflictAndWritesNothing) {
 
 TEST(CommitAsyncTest, AUnitCommittedTwiceIsRefusedThroughTheCallback) {
   TempDir dir;
-  auto e = OpenOrDie({.dbpath = dir.path()});
+  auto e = OpenFixedClock({.dbpath = dir.path()});
   auto u = Unit(*e, "k", 1);
   ASSERT_TRUE(e->Commit(*u).ok());
   Outcome out;
@@ -183,7 +169,7 @@ TEST(CommitAsyncTest, AUnitCommittedTwiceIsRefusedThroughTheCallback) {
 
 TEST(CommitAsyncTest, MixedWithSynchronousCommitsEveryUnitGetsItsOwnConsecutiveTimestamp) {
   TempDir dir;
-  auto e = OpenOrDie({.dbpath = dir.path()});
+  auto e = OpenFixedClock({.dbpath = dir.path()});
   constexpr int kThreads = 8;
   constexpr int kPerThread = 200;
   std::mutex mu;

@@ -13,6 +13,7 @@
 
 #include "bson/builder.h"
 #include "storage/engine_internal.h"
+#include "storage/storage_test_util.h"
 #include "storage/fault_fs.h"
 #include "storage/key_string.h"
 
@@ -20,27 +21,8 @@ namespace brook::storage {
 namespace {
 
 using bson::Timestamp;
-
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("brook_storage_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string path() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-std::unique_ptr<Engine> OpenOrDie(const EngineOptions& o) {
-  auto r = Engine::Open(o);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? std::move(r).value() : nullptr;
-}
+using testing::OpenOrDie;
+using testing::TempDir;
 
 OplogDraft InsertDraft(std::string_view ns, int64_t id, std::string_view pad = "") {
   bson::Builder b;

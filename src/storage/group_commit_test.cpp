@@ -15,32 +15,14 @@
 #include "bson/builder.h"
 #include "storage/engine.h"
 #include "storage/engine_internal.h"
+#include "storage/storage_test_util.h"
 
 namespace brook::storage {
 namespace {
 
 using bson::Timestamp;
-
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("brook_group_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string path() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-std::unique_ptr<Engine> OpenOrDie(const EngineOptions& o) {
-  auto r = Engine::Open(o);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? std::move(r).value() : nullptr;
-}
+using testing::OpenOrDie;
+using testing::TempDir;
 
 internal::EngineImpl& Impl(Engine& e) { return static_cast<internal::EngineImpl&>(e); }
 
