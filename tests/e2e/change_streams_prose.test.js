@@ -207,7 +207,10 @@ test('11: after an empty batch or the last event, the token is the postBatchResu
 test('13: mid-batch, the token is the _id of the previous event', () => withMonitored(async (m) => {
   const coll = freshCollection(m.client);
   const cs = await openStream(coll);
-  await coll.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]);
+  // The three inserts commit one by one, and a WAL sync between two of them would make
+  // the first event deliverable alone; w:majority returns once all three are durable, so
+  // the next getMore finds them together, as the test needs.
+  await coll.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }], { writeConcern: { w: 'majority' } });
   const first = await cs.next();
   assert.ok(cs.cursor.bufferedCount() > 0, 'the batch holds more events');
   assert.deepEqual(cs.resumeToken, first._id);
@@ -221,7 +224,8 @@ test('14: before iterating a non-empty first batch, the token is startAfter, res
   const coll = freshCollection(m.client);
   const opTime = (await admin.db('admin').command({ ping: 1 })).operationTime;
   const seed = await openStream(coll);
-  await coll.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]);
+  // Durable before the streams below read them (see test 13).
+  await coll.insertMany([{ a: 1 }, { a: 2 }, { a: 3 }], { writeConcern: { w: 'majority' } });
   const token = (await seed.next())._id;
   await seed.close();
 
