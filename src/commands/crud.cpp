@@ -1,7 +1,9 @@
 // insert, update and delete: parse each statement, run it through write_ops, and build
 // MongoDB's reply ({n, nModified, upserted, writeErrors}). Ordered batches stop at the
 // first error; unordered ones continue.
+#include <algorithm>
 #include <optional>
+#include <vector>
 
 #include "bson/builder.h"
 #include "catalog/catalog.h"
@@ -121,6 +123,10 @@ bson::Doc MergeLet(std::optional<bson::View> let, bson::View c) {
 
 }  // namespace
 
+// Documents of one insert command committed together (MongoDB's
+// internalInsertMaxBatchSize is 64 too).
+constexpr size_t kInsertGroupSize = 64;
+
 Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Builder* reply) {
   auto ns = CollectionNs(req);
   if (!ns.ok()) return ns.status();
@@ -137,29 +143,64 @@ Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Build
   if (!retry.ok()) return retry.status();
   const RetryContext* rc = retry.value() ? &*retry.value() : nullptr;
 
+  std::vector<bson::Element> all;
+  for (const auto& e : docs.Obj()) all.push_back(e);
+  auto counted = [&](size_t k) {
+    if (Stats(op)) Stats(op)->opcounters.insert.fetch_add(k, std::memory_order_relaxed);
+  };
   // One document: its commit is the command's last step, so the dispatcher may do it.
-  if (docs.Obj().CountFields() == 1) DeferLastCommit(op);
+  if (all.size() == 1) DeferLastCommit(op);
   int32_t n = 0;
   bson::Builder errors;
   size_t error_count = 0;
-  size_t i = 0;
-  for (const auto& e : docs.Obj()) {
-    Status st;
-    if (!e.IsObject()) {
-      st = WrongType("insert", "documents", e, "object");
-    } else {
-      auto doc = PrepareInsertDocument(e.Obj());
-      st = doc.ok() ? InsertOne(op, ns.value(), doc.value(), rc, StmtIdFor(req.body, i), bypass.value()) : doc.status();
+  bool stopped = false;
+  for (size_t i = 0; i < all.size() && !stopped;) {
+    const size_t end = std::min(all.size(), i + kInsertGroupSize);
+    // A run of documents goes in one write unit when it can (outside transactions, whose
+    // unit holds everything anyway); else, or when any of them fails, one by one.
+    if (!op.txn && end - i > 1) {
+      std::vector<bson::Doc> prepared;
+      std::vector<int32_t> stmt_ids;
+      for (size_t k = i; k < end; ++k) {
+        if (!all[k].IsObject()) break;
+        auto doc = PrepareInsertDocument(all[k].Obj());
+        if (!doc.ok()) break;
+        prepared.push_back(std::move(doc).value());
+        stmt_ids.push_back(StmtIdFor(req.body, k));
+      }
+      if (prepared.size() == end - i) {
+        // Deferred only when it is the whole command: a WriteConflict there reruns the
+        // command, which must not find earlier groups already committed.
+        if (i == 0 && end == all.size()) DeferLastCommit(op);
+        if (InsertGrouped(op, ns.value(), prepared, rc, stmt_ids, bypass.value())) {
+          n += static_cast<int32_t>(end - i);
+          counted(end - i);
+          i = end;
+          continue;
+        }
+      }
     }
-    if (st.ok()) {
-      ++n;
-      if (Stats(op)) Stats(op)->opcounters.insert.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      if (TransactionCommandError(op, st)) return st;
-      AppendWriteError(&errors, error_count++, static_cast<int32_t>(i), st);
-      if (ordered.value_or(true) || op.txn) break;
+    for (; i < end; ++i) {
+      const auto& e = all[i];
+      Status st;
+      if (!e.IsObject()) {
+        st = WrongType("insert", "documents", e, "object");
+      } else {
+        auto doc = PrepareInsertDocument(e.Obj());
+        st = doc.ok() ? InsertOne(op, ns.value(), doc.value(), rc, StmtIdFor(req.body, i), bypass.value()) : doc.status();
+      }
+      if (st.ok()) {
+        ++n;
+        counted(1);
+      } else {
+        if (TransactionCommandError(op, st)) return st;
+        AppendWriteError(&errors, error_count++, static_cast<int32_t>(i), st);
+        if (ordered.value_or(true) || op.txn) {
+          stopped = true;
+          break;
+        }
+      }
     }
-    ++i;
   }
   reply->AppendInt32("n", n);
   if (error_count) reply->AppendArray("writeErrors", errors.Done());

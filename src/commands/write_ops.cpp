@@ -391,6 +391,51 @@ StatusWith<bson::Doc> PrepareInsertDocument(bson::View doc) {
   return b.Done();
 }
 
+namespace {
+
+// One document's insert inside `unit`: the record and its index entries, the oplog
+// entry and, for a retryable write, the statement's record.
+Status InsertIntoUnit(OperationContext& op, storage::WriteUnit& unit, const catalog::CollectionInfo& coll,
+                      bson::View doc, const RetryContext* retry, int32_t stmt_id, bool bypass_validation) {
+  BROOK_RETURN_IF_ERROR(ValidateDocument(coll, nullptr, doc, bypass_validation));
+  BROOK_RETURN_IF_ERROR(catalog::InsertRecord(unit, coll, doc));
+  AddInsertOplog(unit, coll, doc, retry, stmt_id);
+  bson::Builder result;
+  result.AppendInt32("n", 1);
+  Record(op, unit, retry, stmt_id, result.Done());
+  return Status::OK();
+}
+
+}  // namespace
+
+bool InsertGrouped(OperationContext& op, const catalog::Namespace& ns,
+                   const std::vector<bson::Doc>& docs, const RetryContext* retry,
+                   const std::vector<int32_t>& stmt_ids, bool bypass_validation) {
+  bool grouped = false;
+  Status s = RunWriteUnit(op, [&](storage::WriteUnit& unit, bool* commit,
+                                  std::vector<catalog::CollectionPtr>* created) -> Status {
+    grouped = false;
+    *commit = false;  // until every document is in
+    for (int32_t stmt_id : stmt_ids) {
+      auto replayed = Replayed(op, unit, retry, stmt_id);
+      if (!replayed.ok() || replayed.value()) return Status::OK();
+    }
+    auto target = op.service().catalog->PrepareWrite(unit, ns, true);
+    if (!target.ok()) return Status::OK();
+    for (size_t i = 0; i < docs.size(); ++i) {
+      if (!InsertIntoUnit(op, unit, *target.value().coll, docs[i].view(), retry, stmt_ids[i],
+                          bypass_validation).ok()) {
+        return Status::OK();
+      }
+    }
+    if (target.value().created) created->push_back(target.value().coll);
+    grouped = true;
+    *commit = true;
+    return Status::OK();
+  });
+  return s.ok() && grouped;
+}
+
 Status InsertOne(OperationContext& op, const catalog::Namespace& ns, bson::View doc,
                  const RetryContext* retry, int32_t stmt_id, bool bypass_validation) {
   return RunWriteUnit(op, [&](storage::WriteUnit& unit, bool* commit,
@@ -404,14 +449,7 @@ Status InsertOne(OperationContext& op, const catalog::Namespace& ns, bson::View 
     auto target = op.service().catalog->PrepareWrite(unit, ns, true);
     if (!target.ok()) return target.status();
     if (target.value().created) created->push_back(target.value().coll);
-    const auto& coll = *target.value().coll;
-    BROOK_RETURN_IF_ERROR(ValidateDocument(coll, nullptr, doc, bypass_validation));
-    BROOK_RETURN_IF_ERROR(catalog::InsertRecord(unit, coll, doc));
-    AddInsertOplog(unit, coll, doc, retry, stmt_id);
-    bson::Builder result;
-    result.AppendInt32("n", 1);
-    Record(op, unit, retry, stmt_id, result.Done());
-    return Status::OK();
+    return InsertIntoUnit(op, unit, *target.value().coll, doc, retry, stmt_id, bypass_validation);
   });
 }
 

@@ -71,6 +71,17 @@ Status FinishDeferredCommit(OperationContext& op, const DeferredCommit& deferred
 // Puts _id first (generating an ObjectId when absent) and validates it (InvalidIdField 53).
 StatusWith<bson::Doc> PrepareInsertDocument(bson::View doc);
 
+// Inserts documents in ONE write unit, as MongoDB puts a batch's inserts in one storage
+// transaction: one commit, their oplog entries consecutive and made visible and durable
+// together. `docs` are prepared (PrepareInsertDocument); `stmt_ids` are theirs. Returns
+// false, having written nothing, when the group cannot be done that way: a document
+// fails (validation, a duplicate key), a retryable statement ran before, or the commit
+// fails. The caller then inserts them one by one (InsertOne), which reports each error
+// at its own statement.
+bool InsertGrouped(OperationContext& op, const catalog::Namespace& ns,
+                   const std::vector<bson::Doc>& docs, const RetryContext* retry,
+                   const std::vector<int32_t>& stmt_ids, bool bypass_validation);
+
 // Inserts one document. With `retry`, a statement executed before is not applied again.
 // The collection's validator applies unless `bypass_validation` (write_ops_validation.h).
 Status InsertOne(OperationContext& op, const catalog::Namespace& ns, bson::View doc,

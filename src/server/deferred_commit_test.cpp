@@ -28,8 +28,9 @@ class DeferredCommitTest : public commands::testsupport::ServiceFixture {
   void SetUp() override {
     // Once armed (HoldALeader), the next group waits in the hook until Release(): a
     // leader busy writing.
-    group_commit_hook_ = [this](size_t) {
+    group_commit_hook_ = [this](size_t n) {
       std::unique_lock<std::mutex> l(mu_);
+      groups_.push_back(n);
       if (!armed_) return;
       armed_ = false;
       cv_.wait(l, [this] { return released_; });
@@ -101,6 +102,22 @@ class DeferredCommitTest : public commands::testsupport::ServiceFixture {
   std::condition_variable cv_;
   bool armed_ = false;
   bool released_ = false;
+  std::vector<size_t> groups_;  // the size of every group committed, in order
+  size_t UnitsCommittedSince(size_t mark) {
+    std::lock_guard<std::mutex> l(mu_);
+    size_t units = 0;
+    for (size_t i = mark; i < groups_.size(); ++i) units += groups_[i];
+    return units;
+  }
+  size_t Mark() {
+    std::lock_guard<std::mutex> l(mu_);
+    return groups_.size();
+  }
+  static std::string Docs(int from, int to) {
+    std::string out;
+    for (int i = from; i <= to; ++i) out += (out.empty() ? "" : ", ") + std::string("{\"_id\": ") + std::to_string(i) + "}";
+    return out;
+  }
 };
 
 TEST_F(DeferredCommitTest, AnInsertWaitingForItsGroupLeavesItsThreadFree) {
@@ -167,6 +184,68 @@ TEST_F(DeferredCommitTest, SingleUpdateDeleteAndFindAndModifyCommitThroughTheDis
   EXPECT_EQ(d.reply.view()["n"].NumberInt64(), 1) << d.reply.ToString();
   auto count = Start(R"({"count": "c", "$db": "test"})").get();
   EXPECT_EQ(count.reply.view()["n"].NumberInt64(), 0) << count.reply.ToString();
+}
+
+TEST_F(DeferredCommitTest, AnInsertOfManyDocumentsCommitsThemAsOneUnitPerSixtyFour) {
+  ASSERT_TRUE(Ok(Start(R"({"create": "c", "$db": "test"})").get()));
+  size_t mark = Mark();
+  auto r = Start(R"({"insert": "c", "documents": [)" + Docs(1, 3) + R"(], "$db": "test"})").get();
+  ASSERT_TRUE(Ok(r)) << r.reply.ToString();
+  EXPECT_EQ(r.reply.view()["n"].NumberInt64(), 3);
+  EXPECT_EQ(UnitsCommittedSince(mark), 1u) << "three documents, one write unit";
+
+  mark = Mark();
+  r = Start(R"({"insert": "c", "documents": [)" + Docs(101, 230) + R"(], "$db": "test"})").get();
+  ASSERT_TRUE(Ok(r)) << r.reply.ToString();
+  EXPECT_EQ(r.reply.view()["n"].NumberInt64(), 130);
+  EXPECT_EQ(UnitsCommittedSince(mark), 3u) << "64 + 64 + 2";
+
+  // Each document still has its own oplog entry, and a group's are consecutive.
+  auto count = Start(R"({"count": "c", "$db": "test"})").get();
+  EXPECT_EQ(count.reply.view()["n"].NumberInt64(), 133);
+  auto oplog = Start(R"({"find": "oplog.rs", "filter": {"op": "i", "ns": "test.c"}, "sort": {"$natural": 1}, "batchSize": 1000, "$db": "local"})").get();
+  auto entries = oplog.reply.view()["cursor"].Obj()["firstBatch"].Obj();
+  ASSERT_EQ(entries.CountFields(), 133) << oplog.reply.ToString();
+  std::vector<bson::Timestamp> ts;
+  for (const auto& e : entries) ts.push_back(e.Obj()["ts"].Ts());
+  for (size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(ts[i].secs, ts[0].secs);
+    EXPECT_EQ(ts[i].inc, ts[0].inc + i) << "the first insert's three entries are consecutive";
+  }
+}
+
+TEST_F(DeferredCommitTest, AGroupWithAFailingDocumentFallsBackToOneByOne) {
+  ASSERT_TRUE(Ok(Start(R"({"insert": "c", "documents": [{"_id": 3}], "$db": "test"})").get()));
+  // Ordered: 1 and 2 go in, 3 is a duplicate, 4 is never tried.
+  auto r = Start(R"({"insert": "c", "documents": [)" + Docs(1, 4) + R"(], "$db": "test"})").get();
+  ASSERT_TRUE(Ok(r)) << r.reply.ToString();
+  EXPECT_EQ(r.reply.view()["n"].NumberInt64(), 2);
+  auto errors = r.reply.view()["writeErrors"].Obj();
+  ASSERT_EQ(errors.CountFields(), 1) << r.reply.ToString();
+  EXPECT_EQ(errors.first().Obj()["index"].NumberInt64(), 2);
+  EXPECT_EQ(errors.first().Obj()["code"].NumberInt64(), 11000);
+  // Unordered: everything but the duplicate.
+  r = Start(R"({"insert": "c", "documents": [{"_id": 5}, {"_id": 1}, {"_id": 6}], "ordered": false, "$db": "test"})").get();
+  ASSERT_TRUE(Ok(r)) << r.reply.ToString();
+  EXPECT_EQ(r.reply.view()["n"].NumberInt64(), 2);
+  EXPECT_EQ(r.reply.view()["writeErrors"].Obj().first().Obj()["index"].NumberInt64(), 1);
+  auto count = Start(R"({"count": "c", "$db": "test"})").get();
+  EXPECT_EQ(count.reply.view()["n"].NumberInt64(), 5);  // 1, 2, 3, 5, 6
+}
+
+TEST_F(DeferredCommitTest, ARetriedGroupedInsertIsAppliedOnce) {
+  const std::string cmd = R"({"insert": "c", "documents": [)" + Docs(1, 3) +
+                          R"(], "lsid": {"id": {"$binary": {"base64": "AAECAwQFBgcICQoLDA0ODw==", "subType": "04"}}},)"
+                          R"( "txnNumber": {"$numberLong": "7"}, "$db": "test"})";
+  auto first = Start(cmd).get();
+  ASSERT_TRUE(Ok(first)) << first.reply.ToString();
+  EXPECT_EQ(first.reply.view()["n"].NumberInt64(), 3);
+  auto again = Start(cmd).get();
+  ASSERT_TRUE(Ok(again)) << again.reply.ToString();
+  EXPECT_EQ(again.reply.view()["n"].NumberInt64(), 3);
+  EXPECT_TRUE(again.reply.view()["writeErrors"].missing()) << again.reply.ToString();
+  auto count = Start(R"({"count": "c", "$db": "test"})").get();
+  EXPECT_EQ(count.reply.view()["n"].NumberInt64(), 3);
 }
 
 }  // namespace
