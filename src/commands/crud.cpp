@@ -156,39 +156,35 @@ Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Build
   bool stopped = false;
   for (size_t i = 0; i < all.size() && !stopped;) {
     const size_t end = std::min(all.size(), i + kInsertGroupSize);
-    // A run of documents goes in one write unit when it can (outside transactions, whose
-    // unit holds everything anyway); else, or when any of them fails, one by one.
-    if (!op.txn && end - i > 1) {
-      std::vector<bson::Doc> prepared;
-      std::vector<int32_t> stmt_ids;
-      for (size_t k = i; k < end; ++k) {
-        if (!all[k].IsObject()) break;
-        auto doc = PrepareInsertDocument(all[k].Obj());
-        if (!doc.ok()) break;
-        prepared.push_back(std::move(doc).value());
-        stmt_ids.push_back(StmtIdFor(req.body, k));
-      }
-      if (prepared.size() == end - i) {
-        // Deferred only when it is the whole command: a WriteConflict there reruns the
-        // command, which must not find earlier groups already committed.
-        if (i == 0 && end == all.size()) DeferLastCommit(op);
-        if (InsertGrouped(op, ns.value(), prepared, rc, stmt_ids, bypass.value())) {
-          n += static_cast<int32_t>(end - i);
-          counted(end - i);
-          i = end;
-          continue;
-        }
+    // Each document of the run, prepared once, or the error of its statement.
+    std::vector<StatusWith<bson::Doc>> prepared;
+    std::vector<bson::View> views;
+    std::vector<int32_t> stmt_ids;
+    for (size_t k = i; k < end; ++k) {
+      prepared.push_back(all[k].IsObject() ? PrepareInsertDocument(all[k].Obj())
+                                           : WrongType("insert", "documents", all[k], "object"));
+      stmt_ids.push_back(StmtIdFor(req.body, k));
+    }
+    for (const auto& p : prepared) {  // after the last push_back: the views must not move
+      if (p.ok()) views.push_back(p.value().view());
+    }
+    // A run goes in one write unit when it can (outside transactions, whose unit holds
+    // everything anyway); else, or when any of its documents fails, one by one. Deferred
+    // only when it is the whole command: a WriteConflict there reruns the command, which
+    // must not find earlier runs already committed.
+    if (!op.txn && views.size() > 1 && views.size() == end - i) {
+      if (i == 0 && end == all.size()) DeferLastCommit(op);
+      if (InsertGrouped(op, ns.value(), views, rc, stmt_ids, bypass.value())) {
+        n += static_cast<int32_t>(views.size());
+        counted(views.size());
+        i = end;
+        continue;
       }
     }
-    for (; i < end; ++i) {
-      const auto& e = all[i];
-      Status st;
-      if (!e.IsObject()) {
-        st = WrongType("insert", "documents", e, "object");
-      } else {
-        auto doc = PrepareInsertDocument(e.Obj());
-        st = doc.ok() ? InsertOne(op, ns.value(), doc.value(), rc, StmtIdFor(req.body, i), bypass.value()) : doc.status();
-      }
+    for (size_t k = 0; i < end; ++i, ++k) {
+      Status st = prepared[k].ok() ? InsertOne(op, ns.value(), prepared[k].value().view(), rc,
+                                               stmt_ids[k], bypass.value())
+                                   : prepared[k].status();
       if (st.ok()) {
         ++n;
         counted(1);

@@ -409,7 +409,7 @@ Status InsertIntoUnit(OperationContext& op, storage::WriteUnit& unit, const cata
 }  // namespace
 
 bool InsertGrouped(OperationContext& op, const catalog::Namespace& ns,
-                   const std::vector<bson::Doc>& docs, const RetryContext* retry,
+                   const std::vector<bson::View>& docs, const RetryContext* retry,
                    const std::vector<int32_t>& stmt_ids, bool bypass_validation) {
   bool grouped = false;
   Status s = RunWriteUnit(op, [&](storage::WriteUnit& unit, bool* commit,
@@ -423,7 +423,7 @@ bool InsertGrouped(OperationContext& op, const catalog::Namespace& ns,
     auto target = op.service().catalog->PrepareWrite(unit, ns, true);
     if (!target.ok()) return Status::OK();
     for (size_t i = 0; i < docs.size(); ++i) {
-      if (!InsertIntoUnit(op, unit, *target.value().coll, docs[i].view(), retry, stmt_ids[i],
+      if (!InsertIntoUnit(op, unit, *target.value().coll, docs[i], retry, stmt_ids[i],
                           bypass_validation).ok()) {
         return Status::OK();
       }

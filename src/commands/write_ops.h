@@ -79,7 +79,7 @@ StatusWith<bson::Doc> PrepareInsertDocument(bson::View doc);
 // fails. The caller then inserts them one by one (InsertOne), which reports each error
 // at its own statement.
 bool InsertGrouped(OperationContext& op, const catalog::Namespace& ns,
-                   const std::vector<bson::Doc>& docs, const RetryContext* retry,
+                   const std::vector<bson::View>& docs, const RetryContext* retry,
                    const std::vector<int32_t>& stmt_ids, bool bypass_validation);
 
 // Inserts one document. With `retry`, a statement executed before is not applied again.

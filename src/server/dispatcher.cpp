@@ -191,7 +191,7 @@ asio::awaitable<DispatchResult> Dispatcher::Dispatch(commands::ClientInfo& clien
             // Another write won a key this one wrote: run the command again, committing
             // synchronously this time, so RunWriteUnit's retry loop takes over.
             ++op.write_conflict_retries;
-            op.commit_async_ok = service_.engine != nullptr;
+            op.commit_async_ok = false;
             continue;
           }
           st = commands::FinishDeferredCommit(op, deferred, committed);
