@@ -159,6 +159,30 @@ TEST(ValidateTest, RejectsLyingLengthsAndBadUtf8) {
   EXPECT_EQ(s.code(), static_cast<int>(ErrorCodes::kInvalidBSON));
 }
 
+// ASCII is skipped eight bytes at a time: a bad byte or a valid multi-byte character must
+// be seen at every offset, inside a word or in the tail after the last whole word.
+TEST(ValidateTest, Utf8AtEveryOffsetOfALongString) {
+  auto valid = [](const std::string& text) {
+    Builder b;
+    b.AppendString("s", text);
+    Doc d = b.Done();
+    return Validate(d.view().data(), d.size()).ok();
+  };
+  for (size_t len : {7u, 8u, 9u, 16u, 23u, 40u}) {
+    for (size_t at = 0; at < len; ++at) {
+      std::string text(len, 'a');
+      text[at] = static_cast<char>(0xFF);  // never valid in UTF-8
+      EXPECT_FALSE(valid(text)) << len << " " << at;
+      text[at] = static_cast<char>(0xC3);  // a 2-byte lead cut short by ASCII
+      EXPECT_FALSE(valid(text)) << len << " " << at;
+      std::string euro = text.substr(0, at) + "\xE2\x82\xAC" + text.substr(at + 1);
+      EXPECT_TRUE(valid(euro)) << len << " " << at;
+      std::string surrogate = text.substr(0, at) + "\xED\xA0\x80" + text.substr(at + 1);
+      EXPECT_FALSE(valid(surrogate)) << len << " " << at;
+    }
+  }
+}
+
 // Found by fuzz/wire_frame_fuzz: a key whose NUL is the document's terminator left the
 // value with (size_t)-1 bytes available, and the string read ran off the buffer.
 TEST(ValidateTest, RejectsAKeyEndingAtTheDocumentTerminator) {
