@@ -19,7 +19,6 @@ Builder::Builder() : Builder(64) {}
 
 Builder::Builder(size_t reserve) {
   buf_.reserve(reserve);
-  open_.push_back(0);
   buf_.append(4, '\0');
 }
 
@@ -192,7 +191,7 @@ Builder& Builder::OpenArray(std::string_view key) {
 }
 
 Builder& Builder::Close() {
-  if (open_.size() <= 1) return *this;  // nothing nested is open
+  if (open_.empty()) return *this;  // nothing nested is open
   buf_.push_back('\0');
   size_t start = open_.back();
   open_.pop_back();
@@ -202,14 +201,14 @@ Builder& Builder::Close() {
 }
 
 Doc Builder::Done() {
-  while (open_.size() > 1) Close();
+  while (!open_.empty()) Close();
   buf_.push_back('\0');
   uint32_t len = static_cast<uint32_t>(buf_.size());
   std::memcpy(buf_.data(), &len, 4);
   Doc out(std::move(buf_));
   buf_.clear();
   buf_.append(4, '\0');
-  open_.assign(1, 0);
+  open_.clear();
   return out;
 }
 

@@ -53,11 +53,11 @@ class Builder {
   Builder& OpenDocument(std::string_view key);
   Builder& OpenArray(std::string_view key);
   Builder& Close();
-  size_t depth() const { return open_.size() - 1; }
+  size_t depth() const { return open_.size(); }
 
   // Bytes written so far (an upper bound on the finished size, minus open terminators).
   size_t size() const { return buf_.size(); }
-  bool HasFieldsAtTop() const { return buf_.size() > 4 && open_.size() == 1; }
+  bool HasFieldsAtTop() const { return buf_.size() > 4 && open_.empty(); }
 
   // Closes the top-level document and returns it. The builder is left empty and reusable.
   Doc Done();
@@ -69,7 +69,9 @@ class Builder {
   void AppendLE64(uint64_t v);
 
   std::string buf_;
-  std::vector<size_t> open_;  // offsets of the length prefixes of open documents
+  // Offsets of the length prefixes of the open nested documents (the top-level one is at
+  // 0): empty, and so not allocated, for a flat document.
+  std::vector<size_t> open_;
 };
 
 }  // namespace brook::bson
