@@ -188,9 +188,10 @@ Status InsertRecord(storage::WriteUnit& unit, const CollectionInfo& coll, bson::
   }
   if (!IsNoSuchKey(existing.status())) return existing.status();
   unit.Put(Family::kRecords, rk, doc.bytes());
-  std::string id_value = IdValueDoc(id).Release();
+  std::string id_value;  // built for the first secondary index, if any
   for (const auto& index : coll.indexes) {
     if (index.IsIdIndex()) continue;
+    if (id_value.empty()) id_value = IdValueDoc(id).Release();
     auto keys = KeysOf(index, doc);
     if (!keys.ok()) return keys.status();
     for (const auto& key : keys.value()) {

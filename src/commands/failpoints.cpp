@@ -174,6 +174,7 @@ std::vector<std::string> LabelsFromData(bson::View data, bool* present) {
 std::optional<FailCommandAction> EvaluateFailCommand(FailPoints& fps, OperationContext& op,
                                                      std::string_view command_name,
                                                      std::string_view spec_name, bson::View body) {
+  if (!fps.AnyActive()) return std::nullopt;  // every command asks: no std::function then
   auto hit = fps.CheckIf(kFailCommand, [&](bson::View data) {
     if (!Applies(data, op, command_name, spec_name, body)) return false;
     return data["closeConnection"].Truthy() || data["blockConnection"].Truthy() ||
@@ -206,6 +207,7 @@ std::optional<FailCommandAction> EvaluateFailCommand(FailPoints& fps, OperationC
 std::optional<FailCommandWriteConcernError> EvaluateFailCommandWriteConcernError(
     FailPoints& fps, OperationContext& op, std::string_view command_name,
     std::string_view spec_name, bson::View body) {
+  if (!fps.AnyActive()) return std::nullopt;
   auto hit = fps.CheckIf(kFailCommand, [&](bson::View data) {
     return Applies(data, op, command_name, spec_name, body) && data["writeConcernError"].IsObject();
   });

@@ -58,6 +58,9 @@ class FailPoints {
   // unknown name, BadValue for a malformed mode.
   StatusWith<int64_t> Configure(std::string_view name, const bson::Element& mode, bson::View data);
 
+  // False when every failpoint is off: callers skip building their predicates.
+  bool AnyActive() const { return active_.load(std::memory_order_relaxed) != 0; }
+
   // Evaluates once: the data when the failpoint fires, nullopt otherwise.
   std::optional<FailPointHit> Check(std::string_view name);
   // As Check, but only checks for which pred(data) is true count as an evaluation.

@@ -51,7 +51,9 @@ storage::OplogDraft NewDraft(const catalog::CollectionInfo& coll) {
 
 void AddInsertOplog(storage::WriteUnit& unit, const catalog::CollectionInfo& coll, bson::View doc,
                     const RetryContext* retry, int32_t stmt_id) {
-  bson::Builder b;
+  // Sized for the document and the small fields around it: no regrowth while the
+  // document is copied in.
+  bson::Builder b(doc.size() + coll.ns.ns().size() + 192);
   b.AppendString("op", "i");
   b.AppendString("ns", coll.ns.ns());
   catalog::AppendUuid(&b, "ui", coll.uuid);

@@ -23,7 +23,11 @@ Status WriteConflictStatus() {
 Status FromRocks(const rocksdb::Status& s, std::string_view context) {
   if (s.ok()) return Status::OK();
   if (s.IsBusy() || s.IsTryAgain()) return WriteConflictStatus();
-  if (s.IsNotFound()) return Status(ErrorCodes::kNoSuchKey, "key not found");
+  if (s.IsNotFound()) {
+    // Every insert's duplicate check ends here: one shared status, not an allocation each.
+    static const Status* const not_found = new Status(ErrorCodes::kNoSuchKey, "key not found");
+    return *not_found;
+  }
   std::string reason(context);
   reason += ": ";
   reason += s.ToString();
