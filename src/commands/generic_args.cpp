@@ -189,8 +189,38 @@ bool IsGenericArgument(std::string_view field) {
   return names->count(field) > 0;
 }
 
+namespace {
+
+// The generic arguments this parser reads, found in one pass over the body (each lookup
+// by name would walk the body again).
+struct GenericFields {
+  bson::Element db, lsid, txn_number, autocommit, start_transaction, write_concern,
+      read_concern, max_time_ms, comment, read_preference;
+
+  explicit GenericFields(bson::View body) {
+    for (const bson::Element& e : body) {
+      std::string_view k = e.key();
+      bson::Element* slot = nullptr;
+      if (k == "$db") slot = &db;
+      else if (k == "lsid") slot = &lsid;
+      else if (k == "txnNumber") slot = &txn_number;
+      else if (k == "autocommit") slot = &autocommit;
+      else if (k == "startTransaction") slot = &start_transaction;
+      else if (k == "writeConcern") slot = &write_concern;
+      else if (k == "readConcern") slot = &read_concern;
+      else if (k == "maxTimeMS") slot = &max_time_ms;
+      else if (k == "comment") slot = &comment;
+      else if (k == "$readPreference") slot = &read_preference;
+      if (slot && slot->missing()) *slot = e;  // the first of duplicates, as View::Get
+    }
+  }
+};
+
+}  // namespace
+
 Status ParseGenericArguments(const CommandSpec& spec, bson::View body, OperationContext* op) {
-  auto db = body["$db"];
+  const GenericFields f(body);
+  auto db = f.db;
   if (!db) return Status(40571, "OP_MSG requests require a $db argument");
   if (db.type() != bson::Type::kString) return WrongType("$db", db, "string");
   if (!ValidDbName(db.Str())) {
@@ -198,7 +228,7 @@ Status ParseGenericArguments(const CommandSpec& spec, bson::View body, Operation
   }
   op->db = std::string(db.Str());
 
-  if (auto e = body["lsid"]) {
+  if (auto e = f.lsid) {
     if (!e.IsObject()) return WrongType("OperationSessionInfo.lsid", e, "object");
     auto id = e.Obj()["id"];
     if (!id) {
@@ -210,7 +240,7 @@ Status ParseGenericArguments(const CommandSpec& spec, bson::View body, Operation
     }
     op->lsid = bson::Doc::CopyOf(e.Obj());
   }
-  if (auto e = body["txnNumber"]) {
+  if (auto e = f.txn_number) {
     auto n = e.IsNumber() ? e.ExactInt64() : std::nullopt;
     if (!n) return WrongType("OperationSessionInfo.txnNumber", e, "long");
     if (!op->lsid) {
@@ -220,7 +250,7 @@ Status ParseGenericArguments(const CommandSpec& spec, bson::View body, Operation
     if (*n < 0) return Status(ErrorCodes::kBadValue, "TxnNumber cannot be negative");
     op->txn_number = *n;
   }
-  if (auto e = body["autocommit"]) {
+  if (auto e = f.autocommit) {
     if (e.type() != bson::Type::kBool) return WrongType("OperationSessionInfo.autocommit", e, "bool");
     if (e.Bool()) return Status(ErrorCodes::kInvalidOptions, "Specifying autocommit=true is not allowed.");
     if (!op->txn_number) {
@@ -229,7 +259,7 @@ Status ParseGenericArguments(const CommandSpec& spec, bson::View body, Operation
     }
     op->autocommit = false;
   }
-  if (auto e = body["startTransaction"]) {
+  if (auto e = f.start_transaction) {
     if (e.type() != bson::Type::kBool) {
       return WrongType("OperationSessionInfo.startTransaction", e, "bool");
     }
@@ -242,9 +272,9 @@ Status ParseGenericArguments(const CommandSpec& spec, bson::View body, Operation
     }
     op->start_transaction = true;
   }
-  if (auto e = body["writeConcern"]) BROOK_RETURN_IF_ERROR(ParseWriteConcern(e, &op->write_concern));
-  if (auto e = body["readConcern"]) BROOK_RETURN_IF_ERROR(ParseReadConcern(e, &op->read_concern));
-  if (auto e = body["maxTimeMS"]) {
+  if (auto e = f.write_concern) BROOK_RETURN_IF_ERROR(ParseWriteConcern(e, &op->write_concern));
+  if (auto e = f.read_concern) BROOK_RETURN_IF_ERROR(ParseReadConcern(e, &op->read_concern));
+  if (auto e = f.max_time_ms) {
     int64_t ms = 0;
     BROOK_RETURN_IF_ERROR(ParseMaxTimeMS(e, &ms));
     op->max_time_ms = ms;
@@ -253,12 +283,12 @@ Status ParseGenericArguments(const CommandSpec& spec, bson::View body, Operation
       op->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     }
   }
-  if (auto e = body["comment"]) {
+  if (auto e = f.comment) {
     bson::Builder b;
     b.AppendAs("comment", e);
     op->comment = b.Done();
   }
-  if (auto e = body["$readPreference"]; e && !e.IsObject()) {
+  if (auto e = f.read_preference; e && !e.IsObject()) {
     return WrongType("$readPreference", e, "object");
   }
   return ParseApi(spec, body, &op->api);
