@@ -94,7 +94,7 @@ struct ServerOptions {
   std::string config_file;
   std::string logpath;  // empty: stderr
   int64_t max_conns = 10000;
-  int io_threads = 0;   // 0: two per core, at least 4
+  int io_threads = 0;   // 0: one per core, at least 2
   bool auth = false;    // --auth / security.authorization: enabled
   bool insecure = false;  // --insecure: allow a non-loopback bind without --auth
   // --maxMessageSizeBytes: the largest message a connection may send (hello reports it);

@@ -50,7 +50,7 @@ struct CliValues {
   std::string logpath;
   std::vector<std::string> set_parameters;
   int64_t max_conns = 10000;
-  int io_threads = 0;  // 0: two per core, at least 4
+  int io_threads = 0;  // 0: one per core, at least 2
   bool auth = false;
   bool bind_ip_all = false;
   bool insecure = false;
@@ -256,7 +256,7 @@ int Main(int argc, char** argv) {
       ->default_val(10000);
   app.add_option("--ioThreads", v.io_threads,
                  "network threads; each connection is served by one of them, assigned round robin "
-                 "(0: two per core, at least 4)")
+                 "(0: one per core, at least 2)")
       ->default_val(0);
   app.add_option("--maxMessageSizeBytes", v.max_message_size_bytes,
                  "largest message a client may send (1024 to 48000000); a larger one is answered with "

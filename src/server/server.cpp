@@ -19,9 +19,10 @@ namespace {
 
 std::vector<std::unique_ptr<asio::io_context>> MakeIoContexts(const commands::ServiceContext& service) {
   int threads = service.options ? service.options->io_threads : 0;
-  // Twice the cores: a handler that waits in the group commit (a follower of another
-  // thread's group) holds its thread, and the connections pinned there wait with it.
-  if (threads <= 0) threads = static_cast<int>(std::max(4u, 2 * std::thread::hardware_concurrency()));
+  // One per core, at least 2. Single-statement writes wait for the group commit with
+  // their coroutine suspended, so a thread is rarely held; more threads than cores
+  // only sleep and wake more often (docs/performance.md, "The network threads").
+  if (threads <= 0) threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   std::vector<std::unique_ptr<asio::io_context>> ios;
   // Concurrency hint 1: each context is run by exactly one thread (other threads still
   // post to it, e.g. Close() and the Waiters' wake-ups, which stays safe).
