@@ -116,6 +116,13 @@ Status EngineImpl::OpenDb() {
       std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(table_options));
   auto tune = [&](rocksdb::ColumnFamilyOptions* o, bool point_reads) {
     o->table_factory = table_factory;
+    // Levels 0 and 1 hold the newest data for a short while and are rewritten soonest:
+    // compressing them spent the flush and the first compaction's CPU (snappy was 3.4%
+    // of the server's samples under 16 inserting clients) to save space only briefly.
+    o->compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression,
+                                rocksdb::kSnappyCompression, rocksdb::kSnappyCompression,
+                                rocksdb::kSnappyCompression, rocksdb::kSnappyCompression,
+                                rocksdb::kSnappyCompression};
     if (point_reads) {
       o->memtable_prefix_bloom_size_ratio = 0.05;
       o->memtable_whole_key_filtering = true;
