@@ -73,9 +73,6 @@ StatusWith<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options) {
 namespace internal {
 
 namespace {
-// How long an unrequested sync waits for more commits. Bounds how far `durable` (and so
-// change streams, which read only durable entries) lags a j:false write when nobody asks.
-constexpr std::chrono::microseconds kBackgroundSyncDelay{2000};
 // With prompt sync on (change streams wait for every commit): the shortest time between
 // the starts of two unrequested syncs. A commit after a quiet spell is synced at once;
 // under a steady stream of commits one fsync covers this long's worth of them, which
@@ -591,7 +588,11 @@ void EngineImpl::WakeSyncer(bool request) {
 
 void EngineImpl::RequestSync() { WakeSyncer(true); }
 
-void EngineImpl::SetPromptSync(bool on) { prompt_sync_.store(on, std::memory_order_relaxed); }
+void EngineImpl::SetPromptSync(bool on) {
+  bool was = prompt_sync_.exchange(on, std::memory_order_relaxed);
+  // The first stream must not wait out a background delay that began before it.
+  if (on && !was) WakeSyncer(true);
+}
 
 void EngineImpl::SyncerLoop() {
   for (;;) {
@@ -613,7 +614,7 @@ void EngineImpl::SyncerLoop() {
         // every commit) the delay only keeps kPromptSyncInterval between syncs.
         auto until = prompt_sync_.load(std::memory_order_relaxed)
                          ? last_sync_start_ + kPromptSyncInterval
-                         : std::chrono::steady_clock::now() + kBackgroundSyncDelay;
+                         : std::chrono::steady_clock::now() + options_.background_sync_delay;
         sync_cv_.wait_until(l, until, [this] { return stopping_ || sync_requested_; });
         if (stopping_) return;
       }

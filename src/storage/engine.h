@@ -60,6 +60,11 @@ struct EngineOptions {
   // Test hook: wall clock in milliseconds since the epoch; null means the system clock.
   // Lets tests move the clock backwards to check that timestamps still increase.
   std::function<int64_t()> wall_clock_millis;
+  // How long an unrequested WAL sync waits for more commits: how far `durable` lags a
+  // j:false write that nobody waits for. MongoDB's journal commit interval is 100 ms;
+  // 10 ms keeps the lag small and the fsyncs (each a disk kick, a VM exit here) to
+  // 100/s. Tests set it long to see which syncs were asked for.
+  std::chrono::microseconds background_sync_delay{10000};
   // Test hook: called by each group-commit leader, before conflict checks, with the
   // number of units in its group. Lets tests hold a leader so that a group forms.
   std::function<void(size_t group_size)> group_commit_hook;
@@ -178,7 +183,8 @@ class Engine {
   // While on, someone (open change streams) waits for every commit to become durable:
   // instead of waiting a fixed delay after a commit to gather more, the syncer only
   // keeps a short interval (1 ms) between the starts of two syncs, so a commit after a
-  // quiet spell is synced at once. Off by default; never blocks.
+  // quiet spell is synced at once; turning it on syncs at once too. Off by default (an
+  // unrequested sync then waits EngineOptions::background_sync_delay); never blocks.
   virtual void SetPromptSync(bool on) = 0;
   // Blocking wait (for tools and tests; the server waits asynchronously through its
   // waiters module, notified by the listener below).

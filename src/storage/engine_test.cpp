@@ -391,6 +391,24 @@ TEST(EngineTest, ManyWritersWaitingForDurabilityShareSyncs) {
   EXPECT_EQ(e->durable(), e->visible());
 }
 
+// A j:false commit nobody waits for is synced only after the background delay; the
+// first change stream (prompt sync turned on) must not wait that delay out.
+TEST(EngineTest, TurningPromptSyncOnSyncsAtOnce) {
+  TempDir dir;
+  EngineOptions o{.dbpath = dir.path()};
+  o.background_sync_delay = std::chrono::hours(1);
+  auto e = OpenOrDie(o);
+  auto r = CommitInsert(*e, 1);
+  ASSERT_TRUE(r.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_LT(e->durable(), r.value().last_ts) << "an unrequested sync did not wait";
+  e->SetPromptSync(true);
+  for (int i = 0; i < 1000 && e->durable() < r.value().last_ts; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(e->durable(), r.value().last_ts);
+}
+
 TEST(EngineTest, NoopEntryMovesClusterTime) {
   TempDir dir;
   auto e = OpenOrDie({.dbpath = dir.path()});
