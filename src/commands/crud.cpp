@@ -121,6 +121,30 @@ bson::Doc MergeLet(std::optional<bson::View> let, bson::View c) {
   return b.Done();
 }
 
+// What insert, update and delete share before their statements run: the collection
+// (writable here), the statements array (present, an array, within maxWriteBatchSize),
+// and whether the first error stops the rest (ordered; always inside a transaction).
+struct WriteBatchArgs {
+  catalog::Namespace ns;
+  bson::View statements;
+  bool stop_at_error = true;
+};
+
+StatusWith<WriteBatchArgs> ParseWriteBatch(OperationContext& op, const CommandRequest& req,
+                                           std::string_view command, std::string_view field) {
+  auto ns = CollectionNs(req);
+  if (!ns.ok()) return ns.status();
+  BROOK_RETURN_IF_ERROR(CheckWritable(op, ns.value()));
+  auto statements = req.body[field];
+  if (statements.missing()) return MissingField(command, field);
+  if (!statements.IsArray()) return WrongType(command, field, statements, "array");
+  BROOK_RETURN_IF_ERROR(CheckBatchSize(statements));
+  std::optional<bool> ordered;
+  BROOK_RETURN_IF_ERROR(GetBool(req.body, command, "ordered", &ordered));
+  return WriteBatchArgs{std::move(ns).value(), statements.Obj(),
+                        ordered.value_or(true) || op.txn != nullptr};
+}
+
 }  // namespace
 
 // Documents of one insert command committed together (MongoDB's
@@ -128,15 +152,9 @@ bson::Doc MergeLet(std::optional<bson::View> let, bson::View c) {
 constexpr size_t kInsertGroupSize = 64;
 
 Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Builder* reply) {
-  auto ns = CollectionNs(req);
-  if (!ns.ok()) return ns.status();
-  BROOK_RETURN_IF_ERROR(CheckWritable(op, ns.value()));
-  auto docs = req.body["documents"];
-  if (docs.missing()) return MissingField("insert", "documents");
-  if (!docs.IsArray()) return WrongType("insert", "documents", docs, "array");
-  BROOK_RETURN_IF_ERROR(CheckBatchSize(docs));
-  std::optional<bool> ordered;
-  BROOK_RETURN_IF_ERROR(GetBool(req.body, "insert", "ordered", &ordered));
+  auto args = ParseWriteBatch(op, req, "insert", "documents");
+  if (!args.ok()) return args.status();
+  const catalog::Namespace& ns = args.value().ns;
   auto bypass = BypassValidation(req.body, "insert");
   if (!bypass.ok()) return bypass.status();
   auto retry = BeginRetryableCommand(op);
@@ -144,7 +162,7 @@ Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Build
   const RetryContext* rc = retry.value() ? &*retry.value() : nullptr;
 
   std::vector<bson::Element> all;
-  for (const auto& e : docs.Obj()) all.push_back(e);
+  for (const auto& e : args.value().statements) all.push_back(e);
   auto counted = [&](size_t k) {
     if (Stats(op)) Stats(op)->opcounters.insert.fetch_add(k, std::memory_order_relaxed);
   };
@@ -174,7 +192,7 @@ Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Build
     // must not find earlier runs already committed.
     if (!op.txn && views.size() > 1 && views.size() == end - i) {
       if (i == 0 && end == all.size()) DeferLastCommit(op);
-      if (InsertGrouped(op, ns.value(), views, rc, stmt_ids, bypass.value())) {
+      if (InsertGrouped(op, ns, views, rc, stmt_ids, bypass.value())) {
         n += static_cast<int32_t>(views.size());
         counted(views.size());
         i = end;
@@ -182,7 +200,7 @@ Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Build
       }
     }
     for (size_t k = 0; i < end; ++i, ++k) {
-      Status st = prepared[k].ok() ? InsertOne(op, ns.value(), prepared[k].value().view(), rc,
+      Status st = prepared[k].ok() ? InsertOne(op, ns, prepared[k].value().view(), rc,
                                                stmt_ids[k], bypass.value())
                                    : prepared[k].status();
       if (st.ok()) {
@@ -191,7 +209,7 @@ Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Build
       } else {
         if (TransactionCommandError(op, st)) return st;
         AppendWriteError(&errors, error_count++, static_cast<int32_t>(i), st);
-        if (ordered.value_or(true) || op.txn) {
+        if (args.value().stop_at_error) {
           stopped = true;
           break;
         }
@@ -204,19 +222,14 @@ Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Build
 }
 
 Status HandleUpdate(OperationContext& op, const CommandRequest& req, bson::Builder* reply) {
-  auto ns = CollectionNs(req);
-  if (!ns.ok()) return ns.status();
-  BROOK_RETURN_IF_ERROR(CheckWritable(op, ns.value()));
-  auto updates = req.body["updates"];
-  if (updates.missing()) return MissingField("update", "updates");
-  if (!updates.IsArray()) return WrongType("update", "updates", updates, "array");
-  BROOK_RETURN_IF_ERROR(CheckBatchSize(updates));
-  std::optional<bool> ordered;
-  BROOK_RETURN_IF_ERROR(GetBool(req.body, "update", "ordered", &ordered));
+  auto args = ParseWriteBatch(op, req, "update", "updates");
+  if (!args.ok()) return args.status();
+  const catalog::Namespace& ns = args.value().ns;
+  const bson::View updates = args.value().statements;
   auto bypass = BypassValidation(req.body, "update");
   if (!bypass.ok()) return bypass.status();
   // Unknown statement fields fail the whole command (IDL parses every statement first).
-  for (const auto& e : updates.Obj()) {
+  for (const auto& e : updates) {
     if (e.IsObject()) {
       BROOK_RETURN_IF_ERROR(CheckStatementFields(e.Obj(), "update.updates", kUpdateStatementFields));
     }
@@ -227,13 +240,13 @@ Status HandleUpdate(OperationContext& op, const CommandRequest& req, bson::Build
   if (!retry.ok()) return retry.status();
   const RetryContext* rc = retry.value() ? &*retry.value() : nullptr;
 
-  const bool single_statement = updates.Obj().CountFields() == 1;
+  const bool single_statement = updates.CountFields() == 1;
   int64_t n = 0, n_modified = 0;
   bson::Builder errors, upserted;
   size_t error_count = 0, upserted_count = 0;
   size_t i = 0;
   std::string scratch;
-  for (const auto& e : updates.Obj()) {
+  for (const auto& e : updates) {
     if (Stats(op)) Stats(op)->opcounters.update.fetch_add(1, std::memory_order_relaxed);
     auto run = [&]() -> StatusWith<UpdateOutcome> {
       if (!e.IsObject()) return WrongType("update", "updates", e, "object");
@@ -253,7 +266,7 @@ Status HandleUpdate(OperationContext& op, const CommandRequest& req, bson::Build
       auto collation = ParseCollation(stmt, "update.updates");
       if (!collation.ok()) return collation.status();
       query::CollatorPtr collator =
-          EffectiveCollator(collation.value(), op.service().catalog->Lookup(ns.value()).get());
+          EffectiveCollator(collation.value(), op.service().catalog->Lookup(ns).get());
       bson::Doc let_vars = MergeLet(let, c.value_or(bson::View()));
       query::UpdateOptions uopts;
       uopts.collator = collator.get();
@@ -276,7 +289,7 @@ Status HandleUpdate(OperationContext& op, const CommandRequest& req, bson::Build
       ur.multi = multi.value_or(false);
       ur.driver = driver.value().get();
       if (!ur.multi && single_statement) DeferLastCommit(op);
-      return ExecuteUpdate(op, ns.value(), ur, ur.multi ? nullptr : rc, StmtIdFor(req.body, i));
+      return ExecuteUpdate(op, ns, ur, ur.multi ? nullptr : rc, StmtIdFor(req.body, i));
     };
     auto outcome = run();
     if (outcome.ok()) {
@@ -291,7 +304,7 @@ Status HandleUpdate(OperationContext& op, const CommandRequest& req, bson::Build
     } else {
       if (TransactionCommandError(op, outcome.status())) return outcome.status();
       AppendWriteError(&errors, error_count++, static_cast<int32_t>(i), outcome.status());
-      if (ordered.value_or(true) || op.txn) break;
+      if (args.value().stop_at_error) break;
     }
     ++i;
   }
@@ -303,16 +316,11 @@ Status HandleUpdate(OperationContext& op, const CommandRequest& req, bson::Build
 }
 
 Status HandleDelete(OperationContext& op, const CommandRequest& req, bson::Builder* reply) {
-  auto ns = CollectionNs(req);
-  if (!ns.ok()) return ns.status();
-  BROOK_RETURN_IF_ERROR(CheckWritable(op, ns.value()));
-  auto deletes = req.body["deletes"];
-  if (deletes.missing()) return MissingField("delete", "deletes");
-  if (!deletes.IsArray()) return WrongType("delete", "deletes", deletes, "array");
-  BROOK_RETURN_IF_ERROR(CheckBatchSize(deletes));
-  std::optional<bool> ordered;
-  BROOK_RETURN_IF_ERROR(GetBool(req.body, "delete", "ordered", &ordered));
-  for (const auto& e : deletes.Obj()) {
+  auto args = ParseWriteBatch(op, req, "delete", "deletes");
+  if (!args.ok()) return args.status();
+  const catalog::Namespace& ns = args.value().ns;
+  const bson::View deletes = args.value().statements;
+  for (const auto& e : deletes) {
     if (e.IsObject()) {
       BROOK_RETURN_IF_ERROR(CheckStatementFields(e.Obj(), "delete.deletes", kDeleteStatementFields));
     }
@@ -323,12 +331,12 @@ Status HandleDelete(OperationContext& op, const CommandRequest& req, bson::Build
   if (!retry.ok()) return retry.status();
   const RetryContext* rc = retry.value() ? &*retry.value() : nullptr;
 
-  const bool single_statement = deletes.Obj().CountFields() == 1;
+  const bool single_statement = deletes.CountFields() == 1;
   int64_t n = 0;
   bson::Builder errors;
   size_t error_count = 0;
   size_t i = 0;
-  for (const auto& e : deletes.Obj()) {
+  for (const auto& e : deletes) {
     if (Stats(op)) Stats(op)->opcounters.remove.fetch_add(1, std::memory_order_relaxed);
     auto run = [&]() -> StatusWith<DeleteOutcome> {
       if (!e.IsObject()) return WrongType("delete", "deletes", e, "object");
@@ -347,7 +355,7 @@ Status HandleDelete(OperationContext& op, const CommandRequest& req, bson::Build
       auto collation = ParseCollation(stmt, "delete.deletes");
       if (!collation.ok()) return collation.status();
       query::CollatorPtr collator =
-          EffectiveCollator(collation.value(), op.service().catalog->Lookup(ns.value()).get());
+          EffectiveCollator(collation.value(), op.service().catalog->Lookup(ns).get());
       DeleteRequest dr;
       dr.query = q.Obj();
       dr.hint = stmt["hint"];
@@ -356,7 +364,7 @@ Status HandleDelete(OperationContext& op, const CommandRequest& req, bson::Build
       dr.let = let.value_or(bson::View());
       dr.multi = lim == 0;
       if (!dr.multi && single_statement) DeferLastCommit(op);
-      return ExecuteDelete(op, ns.value(), dr, dr.multi ? nullptr : rc, StmtIdFor(req.body, i));
+      return ExecuteDelete(op, ns, dr, dr.multi ? nullptr : rc, StmtIdFor(req.body, i));
     };
     auto outcome = run();
     if (outcome.ok()) {
@@ -364,7 +372,7 @@ Status HandleDelete(OperationContext& op, const CommandRequest& req, bson::Build
     } else {
       if (TransactionCommandError(op, outcome.status())) return outcome.status();
       AppendWriteError(&errors, error_count++, static_cast<int32_t>(i), outcome.status());
-      if (ordered.value_or(true) || op.txn) break;
+      if (args.value().stop_at_error) break;
     }
     ++i;
   }
