@@ -8,11 +8,8 @@
 #include <thread>
 
 #include "bson/json.h"
-#include "commands/failpoints.h"
-#include "commands/log_buffer.h"
 #include "commands/server_options.h"
-#include "commands/server_stats.h"
-#include "server/server.h"
+#include "server/socket_test_server.h"
 #include "server/tls_context.h"
 #include "wire/message.h"
 
@@ -23,39 +20,20 @@ bson::Doc J(std::string_view json) { return bson::FromJson(json).value(); }
 
 class ConnectionLimitsTest : public ::testing::Test {
  protected:
-  ConnectionLimitsTest() {
-    options_.port = 0;
-    options_.io_threads = 2;
-    options_.max_message_size_bytes = 4096;
-    EXPECT_TRUE(options_.parameters->SetFromString(commands::kParamMessageReceiveTimeoutMillis, "300").ok());
-    service_.options = &options_;
-    service_.stats = &stats_;
-    service_.failpoints = &failpoints_;
-    service_.log_buffer = &log_buffer_;
-    service_.process_id = bson::ObjectId::Generate();
-    server_ = std::make_unique<Server>(service_);
-    EXPECT_TRUE(server_->Listen().ok());
-    thread_ = std::thread([this] { server_->Run(); });
+  ConnectionLimitsTest()
+      : server_([](commands::ServerOptions& options, commands::ServiceContext&) {
+          options.max_message_size_bytes = 4096;
+          EXPECT_TRUE(options.parameters
+                          ->SetFromString(commands::kParamMessageReceiveTimeoutMillis, "300")
+                          .ok());
+        }) {
+    EXPECT_TRUE(server_.listened().ok());
   }
-  ~ConnectionLimitsTest() override {
-    server_->Shutdown();
-    thread_.join();
-  }
-  asio::ip::tcp::socket Connect() {
-    asio::ip::tcp::socket s(client_io_);
-    s.connect({asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(server_->port())});
-    return s;
-  }
+  asio::ip::tcp::socket Connect() { return server_.Connect(); }
   // One reply body; empty on EOF.
   static bson::Doc ReadBody(asio::ip::tcp::socket& s) {
-    char h[16];
-    std::error_code ec;
-    asio::read(s, asio::buffer(h, 16), ec);
-    if (ec) return bson::Doc();
-    std::string frame(static_cast<size_t>(wire::ReadLE32(h)), '\0');
-    std::memcpy(frame.data(), h, 16);
-    asio::read(s, asio::buffer(frame.data() + 16, frame.size() - 16), ec);
-    if (ec) return bson::Doc();
+    std::string frame = testing::SocketTestServer::ReadFrame(s);
+    if (frame.empty()) return bson::Doc();
     auto msg = wire::ParseOpMsg(frame);
     return msg.ok() ? msg.value().body : bson::Doc();
   }
@@ -76,14 +54,7 @@ class ConnectionLimitsTest : public ::testing::Test {
     return wire::BuildOpMsg(id, 0, flags, b.Done());
   }
 
-  commands::ServerOptions options_;
-  commands::ServerStats stats_;
-  commands::FailPoints failpoints_;
-  commands::LogBuffer log_buffer_;
-  commands::ServiceContext service_;
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
-  asio::io_context client_io_;
+  testing::SocketTestServer server_;
 };
 
 TEST_F(ConnectionLimitsTest, OversizedMessageIsAnsweredAndSkipped) {

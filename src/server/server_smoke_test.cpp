@@ -5,11 +5,7 @@
 #include <thread>
 
 #include "bson/json.h"
-#include "commands/failpoints.h"
-#include "commands/log_buffer.h"
-#include "commands/server_options.h"
-#include "commands/server_stats.h"
-#include "server/server.h"
+#include "server/socket_test_server.h"
 #include "wire/compression.h"
 #include "wire/message.h"
 
@@ -20,39 +16,16 @@ bson::Doc J(std::string_view json) { return bson::FromJson(json).value(); }
 
 class ServerSmokeTest : public ::testing::Test {
  protected:
-  ServerSmokeTest() {
-    options_.port = 0;  // any free port
-    options_.io_threads = 2;
-    service_.options = &options_;
-    service_.stats = &stats_;
-    service_.failpoints = &failpoints_;
-    service_.log_buffer = &log_buffer_;
-    service_.process_id = bson::ObjectId::Generate();
-    service_.test_commands_enabled = true;
-    server_ = std::make_unique<Server>(service_);
-    EXPECT_TRUE(server_->Listen().ok());
-    thread_ = std::thread([this] { server_->Run(); });
+  ServerSmokeTest()
+      : server_([](commands::ServerOptions&, commands::ServiceContext& service) {
+          service.test_commands_enabled = true;
+        }) {
+    EXPECT_TRUE(server_.listened().ok());
   }
-  ~ServerSmokeTest() override {
-    server_->Shutdown();
-    thread_.join();
-  }
-  asio::ip::tcp::socket Connect() {
-    asio::ip::tcp::socket s(client_io_);
-    s.connect({asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(server_->port())});
-    return s;
-  }
+  asio::ip::tcp::socket Connect() { return server_.Connect(); }
   // Reads one frame; empty on EOF.
   static std::string ReadFrame(asio::ip::tcp::socket& s) {
-    char h[16];
-    std::error_code ec;
-    asio::read(s, asio::buffer(h, 16), ec);
-    if (ec) return {};
-    int32_t len = wire::ReadLE32(h);
-    std::string frame(static_cast<size_t>(len), '\0');
-    std::memcpy(frame.data(), h, 16);
-    asio::read(s, asio::buffer(frame.data() + 16, frame.size() - 16), ec);
-    return ec ? std::string() : frame;
+    return testing::SocketTestServer::ReadFrame(s);
   }
   static bson::Doc Body(const std::string& frame) {
     auto msg = wire::ParseOpMsg(frame);
@@ -60,14 +33,7 @@ class ServerSmokeTest : public ::testing::Test {
     return msg.ok() ? msg.value().body : bson::Doc();
   }
 
-  commands::ServerOptions options_;
-  commands::ServerStats stats_;
-  commands::FailPoints failpoints_;
-  commands::LogBuffer log_buffer_;
-  commands::ServiceContext service_;
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
-  asio::io_context client_io_;
+  testing::SocketTestServer server_;
 };
 
 TEST_F(ServerSmokeTest, OpMsgPingWithChecksumAndSequence) {
@@ -139,7 +105,7 @@ TEST_F(ServerSmokeTest, BadFrameClosesConnection) {
 
 TEST_F(ServerSmokeTest, ExhaustHelloStreams) {
   auto s = Connect();
-  std::string pid = service_.process_id.ToHex();
+  std::string pid = server_.service().process_id.ToHex();
   auto hello = J(R"({"hello": 1, "maxAwaitTimeMS": 20, "topologyVersion": {"processId": {"$oid": ")" + pid +
                  R"("}, "counter": {"$numberLong": "0"}}, "$db": "admin"})");
   asio::write(s, asio::buffer(wire::BuildOpMsg(7, 0, wire::kExhaustAllowed, hello)));
