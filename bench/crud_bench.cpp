@@ -8,6 +8,7 @@
 // (serverStatus mem.resident). Each client thread has its own mongoc_client_t, so
 // every client is one connection, as 16 application processes would be.
 
+#include <CLI/CLI.hpp>
 #include <mongoc/mongoc.h>
 #include <sys/epoll.h>
 
@@ -357,41 +358,33 @@ void IdleConnections(const Options& opt) {
 
 int main(int argc, char** argv) {
   Options opt;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--uri") opt.uri = next();
-    else if (a == "--seconds") opt.seconds = std::atof(next().c_str());
-    else if (a == "--idle") opt.idle = std::atoi(next().c_str());
-    else if (a == "--doc-size") opt.doc_size = std::atoi(next().c_str());
-    else if (a == "--clients") opt.clients = {std::atoi(next().c_str())};
-    else if (a == "--insert-only") opt.insert_only = true;
-    else if (a == "--server-pid") opt.server_pid = std::atoi(next().c_str());
-    else if (a == "--j") opt.journal = {next() == "true"};
-    else if (a == "--client") opt.wire = next() == "wire";
-    else if (a == "--help" || a == "-h") {
-      std::printf(
-          "usage: crud_bench [--uri URI] [--seconds S] [--idle N] [--doc-size BYTES]\n"
-          "                  [--clients N] [--insert-only] [--server-pid PID] [--j true|false]\n"
-          "                  [--client driver|wire]\n"
-          "  --server-pid: the local brookd's pid; adds its CPU microseconds per operation\n"
-          "                (and the benchmark's own, since both share the machine)\n"
-          "  --j: run the write cells with only this journal setting (default both)\n"
-          "  --client driver|wire: the C driver, a thread per client (default), or one epoll\n"
-          "                thread speaking OP_MSG itself (bench/raw_conn.h), whose own CPU\n"
-          "                cost is a fraction of the driver's\n");
-      return 0;
-    } else {
-      std::fprintf(stderr, "unknown flag %s (see --help)\n", a.c_str());
-      return 2;
-    }
-  }
+  CLI::App app{"crud_bench: insert, find-by-_id and update throughput and latency against a "
+               "running brookd, 1 and 16 clients, j:false and j:true (docs/performance.md)"};
+  // A flag given twice takes its last value, so a script can override its defaults.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--uri", opt.uri, "the server")->capture_default_str();
+  app.add_option("--seconds", opt.seconds, "length of each cell")->capture_default_str();
+  app.add_option("--idle", opt.idle, "idle connections for the memory row")->capture_default_str();
+  app.add_option("--doc-size", opt.doc_size, "inserted document size in bytes")->capture_default_str();
+  int clients = 0;
+  app.add_option("--clients", clients, "run only this client count (default 1 and 16)");
+  app.add_flag("--insert-only", opt.insert_only, "only the insert cells");
+  app.add_option("--server-pid", opt.server_pid,
+                 "the local brookd's pid; adds its CPU microseconds per operation (and the "
+                 "benchmark's own, since both share the machine)");
+  std::string journal;
+  app.add_option("--j", journal, "run the write cells with only this journal setting (default both)")
+      ->check(CLI::IsMember({"true", "false"}));
+  std::string client = "driver";
+  app.add_option("--client", client,
+                 "the C driver, a thread per client; or one epoll thread speaking OP_MSG itself "
+                 "(bench/raw_conn.h), whose own CPU cost is a fraction of the driver's")
+      ->check(CLI::IsMember({"driver", "wire"}))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (clients > 0) opt.clients = {clients};
+  if (!journal.empty()) opt.journal = {journal == "true"};
+  opt.wire = client == "wire";
   mongoc_init();
   {
     mongoc_client_t* c = Connect(opt.uri);

@@ -29,6 +29,7 @@
 // --server-pid). The streams table's srv us/ins is the server's CPU per insert of each
 // flat-out phase (the insert itself, plus its delivery in the 1-match phase).
 
+#include <CLI/CLI.hpp>
 #include <arpa/inet.h>
 #include <mongoc/mongoc.h>
 #include <netinet/in.h>
@@ -82,19 +83,6 @@ void DropCollection(const Options& opt, const char* name) {
   mongoc_collection_drop(coll, &error);  // absent is fine
   mongoc_collection_destroy(coll);
   mongoc_client_destroy(c);
-}
-
-std::vector<int> ParseList(const std::string& s) {
-  std::vector<int> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t comma = s.find(',', start);
-    std::string part = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (!part.empty()) out.push_back(std::atoi(part.c_str()));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
 }
 
 // ---- many streams ---------------------------------------------------------------------
@@ -441,31 +429,21 @@ void ResumeCell(const Options& opt, const std::vector<std::string>& tokens, int 
 
 int main(int argc, char** argv) {
   Options opt;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--uri") opt.uri = next();
-    else if (a == "--seconds") opt.seconds = std::atof(next().c_str());
-    else if (a == "--rate") opt.rate = std::atoi(next().c_str());
-    else if (a == "--await-ms") opt.await_ms = std::atoi(next().c_str());
-    else if (a == "--server-pid") opt.server_pid = std::atoi(next().c_str());
-    else if (a == "--streams") opt.streams = ParseList(next());
-    else if (a == "--resume") opt.resume = ParseList(next());
-    else if (a == "--help" || a == "-h") {
-      std::printf("usage: cs_bench [--uri URI] [--server-pid PID] [--seconds S] [--rate INSERTS_PER_S] "
-                  "[--await-ms MS] [--streams 0,10,100,1000,5000] [--resume 1,10000,1000000]\n");
-      return 0;
-    } else {
-      std::fprintf(stderr, "unknown flag %s (see --help)\n", a.c_str());
-      return 2;
-    }
-  }
+  CLI::App app{"cs_bench: change-stream fan-out, write-to-event latency and resume cost against "
+               "a running brookd (docs/change-streams.md)"};
+  app.add_option("--uri", opt.uri, "the server")->capture_default_str();
+  app.add_option("--server-pid", opt.server_pid, "the local brookd's pid, for its memory and CPU");
+  app.add_option("--seconds", opt.seconds, "length of each cell")->capture_default_str();
+  app.add_option("--rate", opt.rate, "paced inserts per second for the latency cells")
+      ->capture_default_str();
+  app.add_option("--await-ms", opt.await_ms, "getMore maxTimeMS")->capture_default_str();
+  app.add_option("--streams", opt.streams, "stream counts, one row each")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--resume", opt.resume, "events back to resume from, one row each")
+      ->delimiter(',')
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   mongoc_init();
   {
     mongoc_client_t* c = Connect(opt.uri);

@@ -17,6 +17,7 @@
 // machine the wall clock is noisy, the CPU cost much less so. (The live cell's server
 // CPU includes the inserts.)
 
+#include <CLI/CLI.hpp>
 #include <arpa/inet.h>
 #include <mongoc/mongoc.h>
 #include <netinet/in.h>
@@ -199,19 +200,16 @@ pid_t StartBrookd(const std::string& path, Options* opt, std::string* dbpath) {
 int main(int argc, char** argv) {
   Options opt;
   std::string brookd;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
-    if (k == "--uri") opt.uri = v;
-    else if (k == "--brook") opt.brook = v;
-    else if (k == "--brookd") brookd = v;
-    else if (k == "--events") opt.events = std::atol(v.c_str());
-    else if (k == "--doc-size") opt.doc_size = std::atoi(v.c_str());
-    else if (k == "--batch-size") opt.batch_size = std::atoi(v.c_str());
-    else {
-      std::fprintf(stderr, "unknown flag %s\n", k.c_str());
-      return 2;
-    }
-  }
+  CLI::App app{"watch_bench: events/s from the server through `brook watch` into a file sink"};
+  // A flag given twice takes its last value, so a script can override its defaults.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--uri", opt.uri, "the server")->capture_default_str();
+  app.add_option("--brook", opt.brook, "the brook binary")->capture_default_str();
+  app.add_option("--brookd", brookd, "start this brookd on a temporary dbpath instead of using --uri");
+  app.add_option("--events", opt.events, "events per cell")->capture_default_str();
+  app.add_option("--doc-size", opt.doc_size, "document size in bytes")->capture_default_str();
+  app.add_option("--batch-size", opt.batch_size, "brook watch's --batch-size (0: its default)");
+  CLI11_PARSE(app, argc, argv);
   mongoc_init();
   pid_t server = -1;
   std::string dbpath;
