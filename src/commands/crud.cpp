@@ -161,37 +161,45 @@ Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Build
   if (!retry.ok()) return retry.status();
   const RetryContext* rc = retry.value() ? &*retry.value() : nullptr;
 
-  std::vector<bson::Element> all;
-  for (const auto& e : args.value().statements) all.push_back(e);
+  const bson::View docs = args.value().statements;
+  const size_t count = docs.CountFields();
+  auto next_doc = docs.begin();
   auto counted = [&](size_t k) {
     if (Stats(op)) Stats(op)->opcounters.insert.fetch_add(k, std::memory_order_relaxed);
   };
   // One document: its commit is the command's last step, so the dispatcher may do it.
-  if (all.size() == 1) DeferLastCommit(op);
+  if (count == 1) DeferLastCommit(op);
   int32_t n = 0;
-  bson::Builder errors;
+  std::optional<bson::Builder> errors;  // built on the first error only
   size_t error_count = 0;
   bool stopped = false;
-  for (size_t i = 0; i < all.size() && !stopped;) {
-    const size_t end = std::min(all.size(), i + kInsertGroupSize);
-    // Each document of the run, prepared once, or the error of its statement.
-    std::vector<StatusWith<bson::Doc>> prepared;
-    std::vector<bson::View> views;
-    std::vector<int32_t> stmt_ids;
-    for (size_t k = i; k < end; ++k) {
-      prepared.push_back(all[k].IsObject() ? PrepareInsertDocument(all[k].Obj())
-                                           : WrongType("insert", "documents", all[k], "object"));
+  // Each document of a run, prepared once, or the error of its statement. Reused from
+  // run to run, so a command allocates them once.
+  std::vector<StatusWith<bson::Doc>> prepared;
+  std::vector<bson::View> views;
+  std::vector<int32_t> stmt_ids;
+  for (size_t i = 0; i < count && !stopped;) {
+    const size_t end = std::min(count, i + kInsertGroupSize);
+    prepared.clear();
+    views.clear();
+    stmt_ids.clear();
+    for (size_t k = i; k < end; ++k, ++next_doc) {
+      const bson::Element& doc = *next_doc;
+      prepared.push_back(doc.IsObject() ? PrepareInsertDocument(doc.Obj())
+                                        : WrongType("insert", "documents", doc, "object"));
       stmt_ids.push_back(StmtIdFor(req.body, k));
-    }
-    for (const auto& p : prepared) {  // after the last push_back: the views must not move
-      if (p.ok()) views.push_back(p.value().view());
     }
     // A run goes in one write unit when it can (outside transactions, whose unit holds
     // everything anyway); else, or when any of its documents fails, one by one. Deferred
     // only when it is the whole command: a WriteConflict there reruns the command, which
     // must not find earlier runs already committed.
-    if (!op.txn && views.size() > 1 && views.size() == end - i) {
-      if (i == 0 && end == all.size()) DeferLastCommit(op);
+    if (!op.txn && end - i > 1) {
+      for (const auto& p : prepared) {  // after the last push_back: the views must not move
+        if (p.ok()) views.push_back(p.value().view());
+      }
+    }
+    if (views.size() > 1 && views.size() == end - i) {
+      if (i == 0 && end == count) DeferLastCommit(op);
       if (InsertGrouped(op, ns, views, rc, stmt_ids, bypass.value())) {
         n += static_cast<int32_t>(views.size());
         counted(views.size());
@@ -208,7 +216,8 @@ Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Build
         counted(1);
       } else {
         if (TransactionCommandError(op, st)) return st;
-        AppendWriteError(&errors, error_count++, static_cast<int32_t>(i), st);
+        if (!errors) errors.emplace();
+        AppendWriteError(&*errors, error_count++, static_cast<int32_t>(i), st);
         if (args.value().stop_at_error) {
           stopped = true;
           break;
@@ -217,7 +226,7 @@ Status HandleInsert(OperationContext& op, const CommandRequest& req, bson::Build
     }
   }
   reply->AppendInt32("n", n);
-  if (error_count) reply->AppendArray("writeErrors", errors.Done());
+  if (errors) reply->AppendArray("writeErrors", errors->Done());
   return Status::OK();
 }
 
