@@ -84,18 +84,14 @@ StatusWith<int64_t> FailPoints::Configure(std::string_view name, const bson::Ele
   return previous;
 }
 
-std::optional<FailPointHit> FailPoints::Check(std::string_view name) {
-  return CheckIf(name, nullptr);
-}
-
-std::optional<FailPointHit> FailPoints::CheckIf(std::string_view name,
-                                                const std::function<bool(bson::View)>& pred) {
+std::optional<FailPointHit> FailPoints::Evaluate(std::string_view name,
+                                                 const std::function<bool(bson::View)>* pred) {
   if (active_.load(std::memory_order_relaxed) == 0) return std::nullopt;
   std::lock_guard lock(mu_);
   auto it = points_.find(name);
   if (it == points_.end() || it->second.mode == Mode::kOff) return std::nullopt;
   State& s = it->second;
-  if (pred && !pred(s.data)) return std::nullopt;
+  if (pred && !(*pred)(s.data)) return std::nullopt;
   bool fire = false;
   switch (s.mode) {
     case Mode::kOff: break;
@@ -174,7 +170,6 @@ std::vector<std::string> LabelsFromData(bson::View data, bool* present) {
 std::optional<FailCommandAction> EvaluateFailCommand(FailPoints& fps, OperationContext& op,
                                                      std::string_view command_name,
                                                      std::string_view spec_name, bson::View body) {
-  if (!fps.AnyActive()) return std::nullopt;  // every command asks: no std::function then
   auto hit = fps.CheckIf(kFailCommand, [&](bson::View data) {
     if (!Applies(data, op, command_name, spec_name, body)) return false;
     return data["closeConnection"].Truthy() || data["blockConnection"].Truthy() ||
@@ -207,7 +202,6 @@ std::optional<FailCommandAction> EvaluateFailCommand(FailPoints& fps, OperationC
 std::optional<FailCommandWriteConcernError> EvaluateFailCommandWriteConcernError(
     FailPoints& fps, OperationContext& op, std::string_view command_name,
     std::string_view spec_name, bson::View body) {
-  if (!fps.AnyActive()) return std::nullopt;
   auto hit = fps.CheckIf(kFailCommand, [&](bson::View data) {
     return Applies(data, op, command_name, spec_name, body) && data["writeConcernError"].IsObject();
   });

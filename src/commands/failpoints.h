@@ -58,16 +58,23 @@ class FailPoints {
   // unknown name, BadValue for a malformed mode.
   StatusWith<int64_t> Configure(std::string_view name, const bson::Element& mode, bson::View data);
 
-  // False when every failpoint is off: callers skip building their predicates.
-  bool AnyActive() const { return active_.load(std::memory_order_relaxed) != 0; }
-
   // Evaluates once: the data when the failpoint fires, nullopt otherwise.
-  std::optional<FailPointHit> Check(std::string_view name);
+  std::optional<FailPointHit> Check(std::string_view name) { return Evaluate(name, nullptr); }
   // As Check, but only checks for which pred(data) is true count as an evaluation.
-  std::optional<FailPointHit> CheckIf(std::string_view name,
-                                      const std::function<bool(bson::View data)>& pred);
+  // Every command asks, nearly always with every failpoint off: that costs one atomic
+  // load, and the predicate is passed by reference (no std::function is allocated).
+  template <typename Pred>
+  std::optional<FailPointHit> CheckIf(std::string_view name, const Pred& pred) {
+    if (active_.load(std::memory_order_relaxed) == 0) return std::nullopt;
+    const std::function<bool(bson::View)> by_ref = std::cref(pred);
+    return Evaluate(name, &by_ref);
+  }
 
  private:
+  // Check and CheckIf; `pred` may be null.
+  std::optional<FailPointHit> Evaluate(std::string_view name,
+                                       const std::function<bool(bson::View data)>* pred);
+
   enum class Mode { kOff, kAlwaysOn, kTimes, kSkip, kRandom };
   struct State {
     Mode mode = Mode::kOff;
